@@ -1,0 +1,375 @@
+//! One block of neurons as a struct of arrays, stepped through the whole run:
+//! noise draws, the fast path (a plain step with no spike), and the slow path
+//! (refractory hold, crossing located inside the step, reset, rest of the step).
+
+use super::integrate::{Currents, Integrator};
+use super::{EngineError, Outcome, Sink, TraceChunk, MAX_BLOCK, TRACE_ROWS_PER_BLOCK};
+use crate::experiment::spec::{InitValue, RunSpec};
+use crate::model::Dynamics;
+use crate::seed;
+use crate::stimulus::Noise;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// More spikes than this inside one step means the input drives the neuron faster
+/// than the model can represent; the run fails rather than loop.
+const SPIKES_PER_STEP_LIMIT: u32 = 10_000;
+
+pub fn run<M: Dynamics, I: Integrator<M>>(
+    spec: &RunSpec,
+    model: M,
+    sink: &mut dyn Sink,
+) -> Result<Outcome, EngineError> {
+    let samples = if spec.record.any() {
+        spec.steps.div_ceil(u64::from(spec.record.every)) as usize
+    } else {
+        0
+    };
+    let block = match TRACE_ROWS_PER_BLOCK.checked_div(samples) {
+        None => MAX_BLOCK,
+        Some(n) => n.clamp(1, MAX_BLOCK as usize) as u32,
+    };
+    let mut outcome = Outcome::default();
+    let mut first = 0;
+    while first < spec.neurons {
+        let last = (first + block).min(spec.neurons);
+        outcome.n_spikes += Block::<M>::new(spec, model, first, last).run::<I>(sink)?;
+        first = last;
+    }
+    Ok(outcome)
+}
+
+/// Per-neuron state of a block, in parallel arrays indexed by j = neuron − first.
+struct Block<'a, M> {
+    spec: &'a RunSpec,
+    model: M,
+    first: u32,
+    v: Vec<f64>,
+    w: Vec<f64>,
+    /// End of the current refractory period (ms); in the past when not refractory.
+    refractory_until: Vec<f64>,
+    rngs: Vec<ChaCha8Rng>,
+    /// Noise sources and their per-neuron state x (index: j * n_noise + k).
+    noises: Vec<Noise>,
+    /// (decay, scale) of each source for this run's dt.
+    coefficients: Vec<(f64, f64)>,
+    noise_x: Vec<f64>,
+    shared_rng: ChaCha8Rng,
+    shared_x: Vec<f64>,
+    spikes: Vec<Vec<f64>>,
+    /// Spikes already handed to the sink by a one-neuron block.
+    flushed: u64,
+    /// Recorded neurons of this block: (j, buffer).
+    traces: Vec<(usize, TraceChunk)>,
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+fn draw(value: InitValue, rng: &mut ChaCha8Rng) -> f64 {
+    match value {
+        InitValue::Fixed(x) => x,
+        InitValue::Normal { mean, sd } => mean + sd * normal(rng),
+    }
+}
+
+impl<'a, M: Dynamics> Block<'a, M> {
+    fn new(spec: &'a RunSpec, model: M, first: u32, last: u32) -> Self {
+        let n = (last - first) as usize;
+        let noises: Vec<Noise> = spec.input.noises().cloned().collect();
+        let mut shared_rng = seed::shared_stream(spec.seed);
+        // Draw order is fixed per stream: shared OU states first, then per neuron V,
+        // w and its own OU states. Blocks redraw the same shared values.
+        let shared_x = noises
+            .iter()
+            .map(|nz| {
+                if nz.shared {
+                    nz.initial_sd() * normal(&mut shared_rng)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut block = Block {
+            spec,
+            model,
+            first,
+            v: Vec::with_capacity(n),
+            w: Vec::with_capacity(n),
+            refractory_until: vec![f64::NEG_INFINITY; n],
+            rngs: Vec::with_capacity(n),
+            noise_x: Vec::with_capacity(n * noises.len()),
+            coefficients: noises.iter().map(|nz| nz.coefficients(spec.dt)).collect(),
+            noises,
+            shared_rng,
+            shared_x,
+            spikes: vec![Vec::new(); n],
+            flushed: 0,
+            traces: Vec::new(),
+        };
+        for neuron in first..last {
+            let mut rng = seed::neuron_stream(spec.seed, neuron);
+            block.v.push(draw(spec.initial.v, &mut rng));
+            block.w.push(if M::HAS_W {
+                draw(spec.initial.w, &mut rng)
+            } else {
+                0.0
+            });
+            for nz in &block.noises {
+                let x = if nz.shared {
+                    0.0
+                } else {
+                    nz.initial_sd() * normal(&mut rng)
+                };
+                block.noise_x.push(x);
+            }
+            block.rngs.push(rng);
+        }
+        let recorded = &spec.record.neurons;
+        if spec.record.any() {
+            let lo = recorded.partition_point(|&r| r < first);
+            let hi = recorded.partition_point(|&r| r < last);
+            block.traces = recorded[lo..hi]
+                .iter()
+                .map(|&r| ((r - first) as usize, TraceChunk::default()))
+                .collect();
+        }
+        block
+    }
+
+    fn run<I: Integrator<M>>(mut self, sink: &mut dyn Sink) -> Result<u64, EngineError> {
+        let spec = self.spec;
+        let dt = spec.dt;
+        let theta = self.model.spike_voltage();
+        let n = self.v.len();
+        // A neuron that starts at or above its spike voltage fires at t = 0.
+        for j in 0..n {
+            if self.v[j] >= theta {
+                self.fire(j, 0.0, self.w[j]);
+            }
+        }
+        let every = u64::from(spec.record.every);
+        let mut noise_now = vec![0.0; n];
+        let mut shared_now = vec![0.0; self.noises.len()];
+        for step in 0..spec.steps {
+            let t = step as f64 * dt;
+            let t_end = (step + 1) as f64 * dt;
+            let h = t_end - t;
+            let det = Currents {
+                start: spec.input.at(t),
+                mid: spec.input.at(t + 0.5 * h),
+                end: spec.input.at(t_end),
+            };
+            self.draw_noise(&mut shared_now, &mut noise_now);
+            if step % every == 0 && !self.traces.is_empty() {
+                self.sample(t, det.start, &noise_now);
+            }
+            for (j, &noise) in noise_now.iter().enumerate() {
+                let (v, w) = (self.v[j], self.w[j]);
+                if self.refractory_until[j] <= t {
+                    let i = Currents {
+                        start: det.start + noise,
+                        mid: det.mid + noise,
+                        end: det.end + noise,
+                    };
+                    let (v1, w1) = I::step(&self.model, v, w, i, h);
+                    if v1 < theta && w1.is_finite() {
+                        self.v[j] = v1;
+                        self.w[j] = w1;
+                        continue;
+                    }
+                }
+                self.advance_slow::<I>(j, t, t_end, noise)?;
+            }
+            if n == 1 {
+                self.flush_single(sink)?;
+            }
+        }
+        let mut count = 0;
+        for (j, times) in self.spikes.iter().enumerate() {
+            count += times.len() as u64;
+            let neuron = self.first + j as u32;
+            if !times.is_empty() {
+                sink.spikes(neuron, times).map_err(EngineError::Sink)?;
+            }
+        }
+        for (j, chunk) in &self.traces {
+            if !chunk.is_empty() {
+                sink.trace(self.first + *j as u32, chunk)
+                    .map_err(EngineError::Sink)?;
+            }
+        }
+        Ok(count + self.flushed)
+    }
+
+    /// One draw per noise source and step: from the shared stream for shared noise,
+    /// else from each neuron's own stream. Draws happen whatever the neuron's state,
+    /// so a stream's use never depends on the dynamics.
+    fn draw_noise(&mut self, shared_now: &mut [f64], noise_now: &mut [f64]) {
+        let k_count = self.noises.len();
+        if k_count == 0 {
+            return;
+        }
+        for (k, nz) in self.noises.iter().enumerate() {
+            if nz.shared {
+                let (decay, scale) = self.coefficients[k];
+                shared_now[k] = step_noise(
+                    &mut self.shared_x[k],
+                    decay,
+                    scale,
+                    nz.tau.is_some(),
+                    &mut self.shared_rng,
+                );
+            }
+        }
+        for (j, out) in noise_now.iter_mut().enumerate() {
+            let mut total = 0.0;
+            for (k, nz) in self.noises.iter().enumerate() {
+                total += if nz.shared {
+                    shared_now[k]
+                } else {
+                    let (decay, scale) = self.coefficients[k];
+                    let x = &mut self.noise_x[j * k_count + k];
+                    step_noise(x, decay, scale, nz.tau.is_some(), &mut self.rngs[j])
+                };
+            }
+            *out = total;
+        }
+    }
+
+    fn sample(&mut self, t: f64, det: f64, noise_now: &[f64]) {
+        let rec = &self.spec.record;
+        for (j, chunk) in self.traces.iter_mut() {
+            let j = *j;
+            chunk.t.push(t);
+            if rec.v {
+                chunk.v.push(self.v[j]);
+            }
+            if rec.i {
+                chunk.i.push(det + noise_now[j]);
+            }
+            if rec.w && M::HAS_W {
+                chunk.w.push(self.w[j]);
+            }
+        }
+    }
+
+    /// Refractory hold, spikes located inside the step, and the rest of the step from
+    /// the reset state, until t_end.
+    fn advance_slow<I: Integrator<M>>(
+        &mut self,
+        j: usize,
+        t0: f64,
+        t_end: f64,
+        noise: f64,
+    ) -> Result<(), EngineError> {
+        let m = self.model;
+        let input = &self.spec.input;
+        let theta = m.spike_voltage();
+        let current = |t: f64| input.at(t) + noise;
+        let (mut v, mut w) = (self.v[j], self.w[j]);
+        let mut t = t0;
+        let mut fired = 0;
+        let neuron = self.first + j as u32;
+        loop {
+            let held_until = self.refractory_until[j];
+            if held_until > t {
+                let until = held_until.min(t_end);
+                w = m.w_held(w, until - t);
+                v = m.v_reset();
+                t = until;
+            }
+            let h = t_end - t;
+            // A remainder this short is rounding, not time left in the step.
+            if h <= 1e-9 * self.spec.dt {
+                break;
+            }
+            let at = |s: f64| Currents {
+                start: current(t),
+                mid: current(t + 0.5 * s),
+                end: current(t + s),
+            };
+            let (v1, w1) = I::step(&m, v, w, at(h), h);
+            if v1.is_nan() || !w1.is_finite() {
+                return Err(EngineError::NonFinite {
+                    neuron,
+                    t: t_end,
+                    v: v1,
+                    w: w1,
+                });
+            }
+            if v1 < theta {
+                v = v1;
+                w = w1;
+                break;
+            }
+            let s = I::crossing(&m, v, w, h, &at);
+            let (_, w_at) = I::step(&m, v, w, at(s), s);
+            t += s;
+            fired += 1;
+            if fired > SPIKES_PER_STEP_LIMIT {
+                return Err(EngineError::Runaway {
+                    neuron,
+                    t,
+                    limit: SPIKES_PER_STEP_LIMIT,
+                });
+            }
+            w = self.fire(j, t, w_at);
+            v = m.v_reset();
+        }
+        if !v.is_finite() || !w.is_finite() {
+            return Err(EngineError::NonFinite {
+                neuron,
+                t: t_end,
+                v,
+                w,
+            });
+        }
+        self.v[j] = v;
+        self.w[j] = w;
+        Ok(())
+    }
+
+    /// Register a spike of neuron j at time t; returns w after the jump.
+    fn fire(&mut self, j: usize, t: f64, w: f64) -> f64 {
+        self.spikes[j].push(t);
+        self.refractory_until[j] = t + self.model.t_ref();
+        self.v[j] = self.model.v_reset();
+        let w = w + self.model.jump();
+        self.w[j] = w;
+        w
+    }
+
+    /// A one-neuron block streams its rows as it goes: they are already in order, and
+    /// holding them could exceed the block budget on a long recording.
+    fn flush_single(&mut self, sink: &mut dyn Sink) -> Result<(), EngineError> {
+        if let Some((_, chunk)) = self.traces.first_mut() {
+            if chunk.len() >= TRACE_ROWS_PER_BLOCK {
+                sink.trace(self.first, chunk).map_err(EngineError::Sink)?;
+                chunk.clear();
+            }
+        }
+        if self.spikes[0].len() >= TRACE_ROWS_PER_BLOCK {
+            sink.spikes(self.first, &self.spikes[0])
+                .map_err(EngineError::Sink)?;
+            self.flushed += self.spikes[0].len() as u64;
+            self.spikes[0].clear();
+        }
+        Ok(())
+    }
+}
+
+/// Advance one noise source by a step and return its current for this step: white
+/// noise is a fresh draw scaled by sigma/√dt; OU uses its state, then updates it.
+#[inline]
+fn step_noise(x: &mut f64, decay: f64, scale: f64, ou: bool, rng: &mut ChaCha8Rng) -> f64 {
+    let xi = normal(rng);
+    if ou {
+        let now = *x;
+        *x = decay * now + scale * xi;
+        now
+    } else {
+        scale * xi
+    }
+}

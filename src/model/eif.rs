@@ -1,0 +1,105 @@
+//! Exponential integrate-and-fire neuron (Fourcaud-Trocmé, Hansel, van Vreeswijk &
+//! Brunel 2003, J. Neurosci. 23:11628).
+//!
+//! ```text
+//! C dV/dt = -g_L (V - E_L) + g_L Δ_T exp((V - V_T)/Δ_T) + I(t)
+//! spike when V >= V_peak, then V -> V_reset (held for t_ref)
+//! ```
+//!
+//! | key | default | unit | meaning |
+//! |---|---|---|---|
+//! | C | 281 | pF | membrane capacitance |
+//! | g_L | 30 | nS | leak conductance |
+//! | E_L | -70.6 | mV | resting potential |
+//! | V_T | -50.4 | mV | threshold slope point |
+//! | Delta_T | 2 | mV | slope factor |
+//! | V_peak | V_T + 5 Δ_T | mV | spike cut-off |
+//! | V_reset | -70.6 | mV | reset potential |
+//! | t_ref | 0 | ms | absolute refractory period |
+//!
+//! Rheobase (saddle-node of the V nullcline): I_rh = g_L (V_T − E_L − Δ_T).
+
+use super::{
+    concat_params, exponential_params, membrane_params, reset_params, Dynamics, ParamInfo, Params,
+};
+
+pub const TITLE: &str = "Exponential integrate-and-fire";
+pub const EQUATIONS: &str = "C dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_T)/Delta_T) + I(t); spike when V >= V_peak: V -> V_reset, held for t_ref";
+
+pub const PARAMS: &[ParamInfo] =
+    concat_params!(membrane_params!(), exponential_params!(), reset_params!(),);
+
+/// How far above V_peak (in units of Δ_T) the exponential keeps growing. Above that
+/// the term is held constant: the state is past V_peak, so the step is a spike
+/// anyway, and exp() can never overflow to inf.
+pub const EXP_HEADROOM: f64 = 20.0;
+
+/// The exponential spike-initiation current g_L Δ_T exp((V − V_T)/Δ_T), capped.
+#[derive(Clone, Copy, Debug)]
+pub struct Exponential {
+    pub v_t: f64,
+    pub inv_delta_t: f64,
+    pub g_delta_t: f64,
+    pub x_max: f64,
+}
+
+impl Exponential {
+    pub fn new(p: &Params) -> Self {
+        Exponential {
+            v_t: p.v_t,
+            inv_delta_t: 1.0 / p.delta_t,
+            g_delta_t: p.g_l * p.delta_t,
+            x_max: (p.v_peak - p.v_t) / p.delta_t + EXP_HEADROOM,
+        }
+    }
+
+    #[inline(always)]
+    pub fn current(&self, v: f64) -> f64 {
+        self.g_delta_t * ((v - self.v_t) * self.inv_delta_t).min(self.x_max).exp()
+    }
+}
+
+/// EIF right-hand side with precomputed constants.
+#[derive(Clone, Copy, Debug)]
+pub struct Eif {
+    pub g_l: f64,
+    pub inv_c: f64,
+    pub e_l: f64,
+    pub exp: Exponential,
+    pub v_peak: f64,
+    pub v_reset: f64,
+    pub t_ref: f64,
+}
+
+impl Eif {
+    pub fn new(p: &Params) -> Self {
+        Eif {
+            g_l: p.g_l,
+            inv_c: 1.0 / p.c,
+            e_l: p.e_l,
+            exp: Exponential::new(p),
+            v_peak: p.v_peak,
+            v_reset: p.v_reset,
+            t_ref: p.t_ref,
+        }
+    }
+}
+
+impl Dynamics for Eif {
+    const HAS_W: bool = false;
+
+    #[inline(always)]
+    fn derivs(&self, v: f64, _w: f64, i: f64) -> (f64, f64) {
+        let dv = (-self.g_l * (v - self.e_l) + self.exp.current(v) + i) * self.inv_c;
+        (dv, 0.0)
+    }
+    fn spike_voltage(&self) -> f64 {
+        self.v_peak
+    }
+    fn v_reset(&self) -> f64 {
+        self.v_reset
+    }
+    fn t_ref(&self) -> f64 {
+        self.t_ref
+    }
+}

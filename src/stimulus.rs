@@ -1,0 +1,273 @@
+//! Input currents (DESIGN §4): the deterministic waveforms as functions of time, and
+//! the noise processes the engine samples once per step. A run's input is the sum of
+//! its stimuli. Amplitudes are in pA, times in ms, frequencies in 1/ms.
+
+use std::f64::consts::TAU;
+
+/// One deterministic waveform or noise source, in engine units.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stimulus {
+    /// I = amplitude.
+    Constant { amplitude: f64 },
+    /// amplitude on [start, stop), 0 elsewhere; no stop means until the end.
+    Step {
+        amplitude: f64,
+        start: f64,
+        stop: Option<f64>,
+    },
+    /// offset + amplitude·sin(2π f (t − start) + phase) for t >= start, 0 before.
+    Sine {
+        offset: f64,
+        amplitude: f64,
+        frequency: f64,
+        phase: f64,
+        start: f64,
+    },
+    /// Linear from `from` at `start` to `to` at `stop`; 0 outside [start, stop).
+    Ramp {
+        start: f64,
+        stop: f64,
+        from: f64,
+        to: f64,
+    },
+    /// `count` pulses (unbounded when None) of `amplitude` and `width`, one every
+    /// `period`, the first at `start`.
+    Pulses {
+        amplitude: f64,
+        width: f64,
+        period: f64,
+        start: f64,
+        count: Option<u32>,
+    },
+    /// mean + a zero-mean noise current (see [`Noise`]).
+    Noise(Noise),
+}
+
+/// A noise current. Without `tau` it is white: over each step of length dt the current
+/// is mean + sigma/√dt · ξ (Euler–Maruyama), sigma in pA·√ms, so the integrated input
+/// statistics do not depend on dt. With `tau` it is an Ornstein–Uhlenbeck current of
+/// stationary SD sigma (pA), advanced with its exact update
+/// x ← x e^(−dt/τ) + sigma √(1 − e^(−2dt/τ)) ξ (Gillespie 1996, Phys. Rev. E 54:2084).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Noise {
+    pub mean: f64,
+    pub sigma: f64,
+    pub tau: Option<f64>,
+    /// One realisation for the whole population instead of one per neuron.
+    pub shared: bool,
+}
+
+impl Noise {
+    /// (decay, scale) of the per-step update for a step of `dt` ms.
+    pub fn coefficients(&self, dt: f64) -> (f64, f64) {
+        match self.tau {
+            None => (0.0, self.sigma / dt.sqrt()),
+            Some(tau) => {
+                let decay = (-dt / tau).exp();
+                (decay, self.sigma * (1.0 - decay * decay).sqrt())
+            }
+        }
+    }
+
+    /// The SD of the state drawn at t = 0: the stationary one for OU, none for white.
+    pub fn initial_sd(&self) -> f64 {
+        if self.tau.is_some() {
+            self.sigma
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Stimulus {
+    /// The deterministic part of the current at time t (a noise source gives its mean).
+    #[inline]
+    pub fn at(&self, t: f64) -> f64 {
+        match *self {
+            Stimulus::Constant { amplitude } => amplitude,
+            Stimulus::Step {
+                amplitude,
+                start,
+                stop,
+            } => {
+                if t >= start && stop.is_none_or(|s| t < s) {
+                    amplitude
+                } else {
+                    0.0
+                }
+            }
+            Stimulus::Sine {
+                offset,
+                amplitude,
+                frequency,
+                phase,
+                start,
+            } => {
+                if t >= start {
+                    offset + amplitude * (TAU * frequency * (t - start) + phase).sin()
+                } else {
+                    0.0
+                }
+            }
+            Stimulus::Ramp {
+                start,
+                stop,
+                from,
+                to,
+            } => {
+                if t >= start && t < stop {
+                    from + (to - from) * (t - start) / (stop - start)
+                } else {
+                    0.0
+                }
+            }
+            Stimulus::Pulses {
+                amplitude,
+                width,
+                period,
+                start,
+                count,
+            } => {
+                if t < start {
+                    return 0.0;
+                }
+                let k = ((t - start) / period).floor();
+                let within = t - start - k * period < width;
+                let counted = count.is_none_or(|c| k < c as f64);
+                if within && counted {
+                    amplitude
+                } else {
+                    0.0
+                }
+            }
+            Stimulus::Noise(ref n) => n.mean,
+        }
+    }
+
+    /// Where the waveform switches on, for first-spike latency (None if always on).
+    pub fn onset(&self) -> Option<f64> {
+        match *self {
+            Stimulus::Step { start, .. }
+            | Stimulus::Sine { start, .. }
+            | Stimulus::Ramp { start, .. }
+            | Stimulus::Pulses { start, .. } => Some(start),
+            Stimulus::Constant { .. } | Stimulus::Noise(_) => None,
+        }
+    }
+}
+
+/// A run's whole input: the sum of its stimuli.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Input {
+    pub stimuli: Vec<Stimulus>,
+}
+
+impl Input {
+    /// The deterministic current at time t, noise means included.
+    #[inline]
+    pub fn at(&self, t: f64) -> f64 {
+        self.stimuli.iter().map(|s| s.at(t)).sum()
+    }
+
+    /// The noise sources, in input order.
+    pub fn noises(&self) -> impl Iterator<Item = &Noise> {
+        self.stimuli.iter().filter_map(|s| match s {
+            Stimulus::Noise(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// Stimulus onset: the earliest switch-on time, or 0 for inputs that are always on.
+    pub fn onset(&self) -> f64 {
+        let onsets: Vec<Option<f64>> = self.stimuli.iter().map(Stimulus::onset).collect();
+        if onsets.iter().any(Option::is_none) || onsets.is_empty() {
+            0.0
+        } else {
+            onsets.into_iter().flatten().fold(f64::INFINITY, f64::min)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waveforms() {
+        let step = Stimulus::Step {
+            amplitude: 5.0,
+            start: 10.0,
+            stop: Some(20.0),
+        };
+        assert_eq!(
+            [9.9, 10.0, 19.9, 20.0].map(|t| step.at(t)),
+            [0.0, 5.0, 5.0, 0.0]
+        );
+        let sine = Stimulus::Sine {
+            offset: 70.0,
+            amplitude: 5.0,
+            frequency: 0.01,
+            phase: 0.0,
+            start: 0.0,
+        };
+        assert!((sine.at(25.0) - 75.0).abs() < 1e-12);
+        assert!((sine.at(75.0) - 65.0).abs() < 1e-12);
+        let ramp = Stimulus::Ramp {
+            start: 0.0,
+            stop: 10.0,
+            from: 0.0,
+            to: 100.0,
+        };
+        assert_eq!(ramp.at(2.5), 25.0);
+        assert_eq!(ramp.at(10.0), 0.0);
+        let pulses = Stimulus::Pulses {
+            amplitude: 1.0,
+            width: 2.0,
+            period: 10.0,
+            start: 5.0,
+            count: Some(2),
+        };
+        let on: Vec<f64> = [4.0, 5.0, 6.9, 7.0, 15.5, 25.5]
+            .map(|t| pulses.at(t))
+            .to_vec();
+        assert_eq!(on, vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn sums_and_onset() {
+        let input = Input {
+            stimuli: vec![
+                Stimulus::Constant { amplitude: 55.0 },
+                Stimulus::Step {
+                    amplitude: 20.0,
+                    start: 40.0,
+                    stop: None,
+                },
+            ],
+        };
+        assert_eq!(input.at(39.0), 55.0);
+        assert_eq!(input.at(40.0), 75.0);
+        assert_eq!(input.onset(), 0.0);
+        let delayed = Input {
+            stimuli: vec![Stimulus::Step {
+                amplitude: 1.0,
+                start: 100.0,
+                stop: None,
+            }],
+        };
+        assert_eq!(delayed.onset(), 100.0);
+    }
+
+    #[test]
+    fn ou_coefficients_keep_the_stationary_variance() {
+        let n = Noise {
+            mean: 0.0,
+            sigma: 3.0,
+            tau: Some(5.0),
+            shared: false,
+        };
+        let (d, s) = n.coefficients(0.1);
+        // Var stays sigma² under x <- d x + s ξ when x starts stationary.
+        assert!((d * d * 9.0 + s * s - 9.0).abs() < 1e-12);
+    }
+}

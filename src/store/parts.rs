@@ -1,0 +1,204 @@
+//! The spikes/ and traces/ part files: one pair per batch of runs, rows appended in
+//! (run_id, neuron, t_ms) order as the engine produces them, flushed in record
+//! batches so memory stays bounded whatever the recording's length.
+
+use super::parquet::{field, schema, TableWriter};
+use super::StoreError;
+use crate::engine::{Sink, SinkError, TraceChunk};
+use arrow::array::{ArrayRef, Float64Array, UInt32Array};
+use arrow::datatypes::DataType;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Rows buffered before they are handed to the Parquet writer.
+const FLUSH_ROWS: usize = 1 << 16;
+
+/// Which trace columns a dataset has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceColumns {
+    pub v: bool,
+    pub i: bool,
+    pub w: bool,
+}
+
+pub struct SpikeWriter {
+    table: TableWriter,
+    run_id: Vec<u32>,
+    neuron: Vec<u32>,
+    t: Vec<f64>,
+}
+
+impl SpikeWriter {
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        let s = schema(vec![
+            field("run_id", DataType::UInt32, false, None),
+            field("neuron", DataType::UInt32, false, None),
+            field("t_ms", DataType::Float64, false, Some("ms")),
+        ]);
+        Ok(SpikeWriter {
+            table: TableWriter::create(path, s)?,
+            run_id: Vec::new(),
+            neuron: Vec::new(),
+            t: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, run_id: u32, neuron: u32, times: &[f64]) -> Result<(), StoreError> {
+        self.run_id.extend(std::iter::repeat_n(run_id, times.len()));
+        self.neuron.extend(std::iter::repeat_n(neuron, times.len()));
+        self.t.extend_from_slice(times);
+        if self.t.len() >= FLUSH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.t.is_empty() {
+            return Ok(());
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.run_id))),
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.neuron))),
+            Arc::new(Float64Array::from(std::mem::take(&mut self.t))),
+        ];
+        self.table.write(cols)
+    }
+
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        self.table.commit()
+    }
+}
+
+pub struct TraceWriter {
+    table: TableWriter,
+    columns: TraceColumns,
+    run_id: Vec<u32>,
+    neuron: Vec<u32>,
+    t: Vec<f64>,
+    v: Vec<f64>,
+    i: Vec<f64>,
+    w: Vec<Option<f64>>,
+}
+
+impl TraceWriter {
+    pub fn create(path: &Path, columns: TraceColumns) -> Result<Self, StoreError> {
+        let mut fields = vec![
+            field("run_id", DataType::UInt32, false, None),
+            field("neuron", DataType::UInt32, false, None),
+            field("t_ms", DataType::Float64, false, Some("ms")),
+        ];
+        if columns.v {
+            fields.push(field("V_mV", DataType::Float64, false, Some("mV")));
+        }
+        if columns.i {
+            fields.push(field("I_pA", DataType::Float64, false, Some("pA")));
+        }
+        if columns.w {
+            // Null for models without an adaptation current.
+            fields.push(field("w_pA", DataType::Float64, true, Some("pA")));
+        }
+        Ok(TraceWriter {
+            table: TableWriter::create(path, schema(fields))?,
+            columns,
+            run_id: Vec::new(),
+            neuron: Vec::new(),
+            t: Vec::new(),
+            v: Vec::new(),
+            i: Vec::new(),
+            w: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, run_id: u32, neuron: u32, c: &TraceChunk) -> Result<(), StoreError> {
+        let n = c.len();
+        self.run_id.extend(std::iter::repeat_n(run_id, n));
+        self.neuron.extend(std::iter::repeat_n(neuron, n));
+        self.t.extend_from_slice(&c.t);
+        if self.columns.v {
+            self.v.extend_from_slice(&c.v);
+        }
+        if self.columns.i {
+            self.i.extend_from_slice(&c.i);
+        }
+        if self.columns.w {
+            if c.w.len() == n {
+                self.w.extend(c.w.iter().map(|&x| Some(x)));
+            } else {
+                self.w.extend(std::iter::repeat_n(None, n));
+            }
+        }
+        if self.t.len() >= FLUSH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.t.is_empty() {
+            return Ok(());
+        }
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.run_id))),
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.neuron))),
+            Arc::new(Float64Array::from(std::mem::take(&mut self.t))),
+        ];
+        if self.columns.v {
+            cols.push(Arc::new(Float64Array::from(std::mem::take(&mut self.v))));
+        }
+        if self.columns.i {
+            cols.push(Arc::new(Float64Array::from(std::mem::take(&mut self.i))));
+        }
+        if self.columns.w {
+            cols.push(Arc::new(Float64Array::from(std::mem::take(&mut self.w))));
+        }
+        self.table.write(cols)
+    }
+
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        self.table.commit()
+    }
+}
+
+/// The part files of one batch of runs.
+pub struct PartWriters {
+    pub spikes: SpikeWriter,
+    pub traces: Option<TraceWriter>,
+}
+
+impl PartWriters {
+    /// A sink that tags the engine's rows with `run_id`.
+    pub fn for_run(&mut self, run_id: u32) -> RunSink<'_> {
+        RunSink {
+            parts: self,
+            run_id,
+        }
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.spikes.commit()?;
+        if let Some(t) = self.traces {
+            t.commit()?;
+        }
+        Ok(())
+    }
+}
+
+pub struct RunSink<'a> {
+    parts: &'a mut PartWriters,
+    run_id: u32,
+}
+
+impl Sink for RunSink<'_> {
+    fn spikes(&mut self, neuron: u32, times: &[f64]) -> Result<(), SinkError> {
+        Ok(self.parts.spikes.push(self.run_id, neuron, times)?)
+    }
+    fn trace(&mut self, neuron: u32, chunk: &TraceChunk) -> Result<(), SinkError> {
+        match &mut self.parts.traces {
+            Some(t) => Ok(t.push(self.run_id, neuron, chunk)?),
+            None => Ok(()),
+        }
+    }
+}

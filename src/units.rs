@@ -1,0 +1,381 @@
+//! Quantities with units: parsing "10 ms" or "0.5 nA", checking the dimension a key
+//! expects, and converting to the engine's unit set (ms, mV, pA, pF, nS; see DESIGN §3).
+//!
+//! Conversions shift the decimal exponent of the written number before it becomes an
+//! f64, so "0.5 nA" is exactly 500 pA and "0.1 ms" is the same double as 0.1.
+
+use std::fmt;
+
+/// The physical dimension a parameter expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dim {
+    Time,
+    Voltage,
+    Current,
+    Capacitance,
+    Conductance,
+    Resistance,
+    Frequency,
+    /// Intensity of white-noise current: current × √time (pA·√ms internally).
+    NoiseIntensity,
+    /// A plain number (phase in rad).
+    Angle,
+}
+
+impl Dim {
+    /// The engine's unit for this dimension, as written in column names.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Dim::Time => "ms",
+            Dim::Voltage => "mV",
+            Dim::Current => "pA",
+            Dim::Capacitance => "pF",
+            Dim::Conductance => "nS",
+            Dim::Resistance => "GOhm",
+            Dim::Frequency => "kHz",
+            Dim::NoiseIntensity => "pA_sqrt_ms",
+            Dim::Angle => "rad",
+        }
+    }
+
+    /// A human name with an example, for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Dim::Time => "a time, e.g. \"10 ms\" or \"1 s\"",
+            Dim::Voltage => "a voltage, e.g. \"-70 mV\"",
+            Dim::Current => "a current, e.g. \"500 pA\" or \"0.5 nA\"",
+            Dim::Capacitance => "a capacitance, e.g. \"281 pF\"",
+            Dim::Conductance => "a conductance, e.g. \"30 nS\"",
+            Dim::Resistance => "a resistance, e.g. \"1 MOhm\"",
+            Dim::Frequency => "a frequency, e.g. \"5 Hz\"",
+            Dim::NoiseIntensity => "a noise intensity, e.g. \"25 pA*sqrt(ms)\"",
+            Dim::Angle => "an angle in rad, e.g. 0 or \"1.57 rad\"",
+        }
+    }
+
+    /// SI base symbol and the decimal exponent of the engine unit relative to it.
+    fn base(self) -> Option<(&'static str, i32)> {
+        Some(match self {
+            Dim::Time => ("s", -3),
+            Dim::Voltage => ("V", -3),
+            Dim::Current => ("A", -12),
+            Dim::Capacitance => ("F", -12),
+            Dim::Conductance => ("S", -9),
+            Dim::Resistance => ("Ohm", 9),
+            Dim::Frequency => ("Hz", 3),
+            Dim::NoiseIntensity | Dim::Angle => return None,
+        })
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Dim::Time => "time",
+            Dim::Voltage => "voltage",
+            Dim::Current => "current",
+            Dim::Capacitance => "capacitance",
+            Dim::Conductance => "conductance",
+            Dim::Resistance => "resistance",
+            Dim::Frequency => "frequency",
+            Dim::NoiseIntensity => "noise intensity",
+            Dim::Angle => "angle",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Why a written quantity could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UnitError {
+    #[error("'{text}' is not a number followed by a unit")]
+    NotANumber { text: String },
+    #[error("'{text}' has no unit; {expected} was expected")]
+    MissingUnit {
+        text: String,
+        expected: &'static str,
+    },
+    #[error("unknown unit '{unit}' in '{text}'")]
+    UnknownUnit { text: String, unit: String },
+    #[error("'{text}' is a {found}, but {expected} was expected")]
+    WrongDimension {
+        text: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("'{text}' is not finite")]
+    NotFinite { text: String },
+}
+
+const PREFIXES: &[(&str, i32)] = &[
+    ("G", 9),
+    ("M", 6),
+    ("k", 3),
+    ("m", -3),
+    ("u", -6),
+    ("µ", -6),
+    ("μ", -6),
+    ("n", -9),
+    ("p", -12),
+    ("f", -15),
+];
+
+const ALL_DIMS: [Dim; 7] = [
+    Dim::Time,
+    Dim::Voltage,
+    Dim::Current,
+    Dim::Capacitance,
+    Dim::Conductance,
+    Dim::Resistance,
+    Dim::Frequency,
+];
+
+/// Resolve a unit symbol such as "nA" or "MOhm" to its dimension and the decimal
+/// exponent that takes a number in that unit to the engine unit.
+fn lookup(symbol: &str) -> Option<(Dim, i32)> {
+    let symbol = symbol.replace('Ω', "Ohm");
+    for dim in ALL_DIMS {
+        let (base, engine_exp) = dim.base()?;
+        if symbol == base {
+            return Some((dim, -engine_exp));
+        }
+        if let Some(prefix) = symbol.strip_suffix(base) {
+            if let Some((_, p)) = PREFIXES.iter().find(|(s, _)| *s == prefix) {
+                return Some((dim, p - engine_exp));
+            }
+        }
+    }
+    None
+}
+
+/// Parse a decimal number and multiply it by 10^shift without rounding in between.
+fn shifted(number: &str, shift: i32) -> Option<f64> {
+    let valid = !number.is_empty()
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
+    if !valid {
+        return None;
+    }
+    let (mantissa, exp) = match number.find(['e', 'E']) {
+        Some(i) => (&number[..i], number[i + 1..].parse::<i32>().ok()?),
+        None => (number, 0),
+    };
+    mantissa.parse::<f64>().ok()?;
+    format!("{mantissa}e{}", exp.checked_add(shift)?)
+        .parse::<f64>()
+        .ok()
+}
+
+/// Split "10 ms", "10ms" or "-70.6 mV" into number and unit text.
+fn split(text: &str) -> (&str, &str) {
+    let t = text.trim();
+    let mut end = 0;
+    for (i, c) in t.char_indices() {
+        let exp_sign = matches!(c, '-' | '+') && i > 0 && t[..i].ends_with(['e', 'E']);
+        let exp_mark = matches!(c, 'e' | 'E')
+            && t[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_ascii_digit() || n == '-' || n == '+');
+        if c.is_ascii_digit()
+            || c == '.'
+            || (i == 0 && matches!(c, '-' | '+'))
+            || exp_sign
+            || exp_mark
+        {
+            end = i + c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    (&t[..end], t[end..].trim())
+}
+
+/// Parse a quantity written as text and express it in the engine unit of `dim`.
+pub fn parse(text: &str, dim: Dim) -> Result<f64, UnitError> {
+    let (number, unit) = split(text);
+    if number.is_empty() {
+        return Err(UnitError::NotANumber { text: text.into() });
+    }
+    let value = match dim {
+        Dim::Angle => parse_angle(text, number, unit)?,
+        Dim::NoiseIntensity => parse_noise(text, number, unit)?,
+        _ => {
+            if unit.is_empty() {
+                return Err(UnitError::MissingUnit {
+                    text: text.into(),
+                    expected: dim.describe(),
+                });
+            }
+            let (found, shift) = lookup(unit).ok_or_else(|| UnitError::UnknownUnit {
+                text: text.into(),
+                unit: unit.into(),
+            })?;
+            if found != dim {
+                return Err(UnitError::WrongDimension {
+                    text: text.into(),
+                    found: found.to_string(),
+                    expected: dim.describe(),
+                });
+            }
+            shifted(number, shift).ok_or_else(|| UnitError::NotANumber { text: text.into() })?
+        }
+    };
+    if !value.is_finite() {
+        return Err(UnitError::NotFinite { text: text.into() });
+    }
+    Ok(value)
+}
+
+fn parse_angle(text: &str, number: &str, unit: &str) -> Result<f64, UnitError> {
+    let value = shifted(number, 0).ok_or_else(|| UnitError::NotANumber { text: text.into() })?;
+    match unit {
+        "" | "rad" => Ok(value),
+        "deg" => Ok(value.to_radians()),
+        other => Err(UnitError::UnknownUnit {
+            text: text.into(),
+            unit: other.into(),
+        }),
+    }
+}
+
+/// "25 pA*sqrt(ms)", "25 pA·√ms" or "25 pA sqrt(ms)": a current unit times the square
+/// root of a time unit.
+fn parse_noise(text: &str, number: &str, unit: &str) -> Result<f64, UnitError> {
+    if unit.is_empty() {
+        return Err(UnitError::MissingUnit {
+            text: text.into(),
+            expected: Dim::NoiseIntensity.describe(),
+        });
+    }
+    let compact: String = unit.chars().filter(|c| !c.is_whitespace()).collect();
+    let unknown = || UnitError::UnknownUnit {
+        text: text.into(),
+        unit: unit.into(),
+    };
+    let (current, time) = ["*sqrt(", "·sqrt(", "sqrt("]
+        .iter()
+        .find_map(|sep| {
+            let (c, rest) = compact.split_once(sep)?;
+            Some((c.to_string(), rest.strip_suffix(')')?.to_string()))
+        })
+        .or_else(|| {
+            ["*√", "·√", "√"].iter().find_map(|sep| {
+                let (c, t) = compact.split_once(sep)?;
+                Some((c.to_string(), t.to_string()))
+            })
+        })
+        .ok_or_else(|| match lookup(unit) {
+            Some((found, _)) => UnitError::WrongDimension {
+                text: text.into(),
+                found: found.to_string(),
+                expected: Dim::NoiseIntensity.describe(),
+            },
+            None => unknown(),
+        })?;
+    let (cdim, cshift) = lookup(&current).ok_or_else(unknown)?;
+    let (tdim, tshift) = lookup(&time).ok_or_else(unknown)?;
+    if cdim != Dim::Current || tdim != Dim::Time {
+        return Err(UnitError::WrongDimension {
+            text: text.into(),
+            found: format!("{cdim}·√{tdim}"),
+            expected: Dim::NoiseIntensity.describe(),
+        });
+    }
+    let value =
+        shifted(number, cshift).ok_or_else(|| UnitError::NotANumber { text: text.into() })?;
+    Ok(value * 10f64.powi(tshift).sqrt())
+}
+
+/// Write a value in the engine unit back as text that `parse` reads to the same f64.
+pub fn format(value: f64, dim: Dim) -> String {
+    match dim {
+        Dim::NoiseIntensity => format!("{value} pA*sqrt(ms)"),
+        Dim::Angle => format!("{value} rad"),
+        _ => format!("{value} {}", dim.unit()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_to_engine_units_exactly() {
+        assert_eq!(parse("10 ms", Dim::Time), Ok(10.0));
+        assert_eq!(parse("1 s", Dim::Time), Ok(1000.0));
+        assert_eq!(parse("0.1 ms", Dim::Time), Ok(0.1));
+        assert_eq!(parse("100 us", Dim::Time), Ok(0.1));
+        assert_eq!(parse("100 µs", Dim::Time), Ok(0.1));
+        assert_eq!(parse("-70.6 mV", Dim::Voltage), Ok(-70.6));
+        assert_eq!(parse("500 pA", Dim::Current), Ok(500.0));
+        assert_eq!(parse("0.5 nA", Dim::Current), Ok(500.0));
+        assert_eq!(parse("1 nA", Dim::Current), Ok(1000.0));
+        assert_eq!(parse("281 pF", Dim::Capacitance), Ok(281.0));
+        assert_eq!(parse("30 nS", Dim::Conductance), Ok(30.0));
+        assert_eq!(parse("1.3 uS", Dim::Conductance), Ok(1300.0));
+        assert_eq!(parse("1 MOhm", Dim::Resistance), Ok(0.001));
+        assert_eq!(parse("1 MΩ", Dim::Resistance), Ok(0.001));
+        assert_eq!(parse("5 Hz", Dim::Frequency), Ok(0.005));
+        assert_eq!(parse("1e-3 s", Dim::Time), Ok(1.0));
+        assert_eq!(parse("2.5e2mV", Dim::Voltage), Ok(250.0));
+        assert_eq!(parse("0.3 ms", Dim::Time), Ok(0.3));
+    }
+
+    #[test]
+    fn noise_intensity_forms() {
+        assert_eq!(parse("25 pA*sqrt(ms)", Dim::NoiseIntensity), Ok(25.0));
+        assert_eq!(parse("25 pA·√ms", Dim::NoiseIntensity), Ok(25.0));
+        assert_eq!(parse("25 nA sqrt(ms)", Dim::NoiseIntensity), Ok(25000.0));
+        let per_s = parse("1 pA*sqrt(s)", Dim::NoiseIntensity).unwrap();
+        assert!((per_s - 1000f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn angle_is_plain_or_rad_or_deg() {
+        assert_eq!(parse("1.5", Dim::Angle), Ok(1.5));
+        assert_eq!(parse("1.5 rad", Dim::Angle), Ok(1.5));
+        assert!((parse("180 deg", Dim::Angle).unwrap() - std::f64::consts::PI).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rejects_bad_quantities() {
+        assert!(matches!(
+            parse("10", Dim::Time),
+            Err(UnitError::MissingUnit { .. })
+        ));
+        assert!(matches!(
+            parse("10 mV", Dim::Time),
+            Err(UnitError::WrongDimension { .. })
+        ));
+        assert!(matches!(
+            parse("10 parsecs", Dim::Time),
+            Err(UnitError::UnknownUnit { .. })
+        ));
+        assert!(matches!(
+            parse("ten ms", Dim::Time),
+            Err(UnitError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse("1e999 ms", Dim::Time),
+            Err(UnitError::NotFinite { .. })
+        ));
+        assert!(matches!(
+            parse("5 pA", Dim::NoiseIntensity),
+            Err(UnitError::WrongDimension { .. })
+        ));
+    }
+
+    #[test]
+    fn format_round_trips() {
+        for (v, d) in [
+            (0.1, Dim::Time),
+            (-70.6, Dim::Voltage),
+            (500.0, Dim::Current),
+            (0.001, Dim::Resistance),
+        ] {
+            assert_eq!(parse(&format(v, d), d), Ok(v));
+        }
+    }
+}

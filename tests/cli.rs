@@ -1,0 +1,321 @@
+//! The real binary in a temp dir: the README's first command end to end, the tables
+//! read back with the parquet crate (no pyarrow), determinism across repeated runs
+//! and thread counts, and the overwrite rules.
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn neurodyn(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_neurodyn"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run neurodyn")
+}
+
+/// Every row of a table: all part files of a folder, or one file, in file order.
+fn read(path: &Path) -> Vec<RecordBatch> {
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let file = std::fs::File::open(&f).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        out.extend(reader.map(|b| b.unwrap()));
+    }
+    out
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+fn u32s(batches: &[RecordBatch], col: &str) -> Vec<u32> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(col)
+                .unwrap()
+                .as_primitive::<UInt32Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+fn f64s(batches: &[RecordBatch], col: &str) -> Vec<f64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(col)
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+/// The README's "run the main job" command, as written in its first code block.
+fn readme_run_command() -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    readme
+        .lines()
+        .find(|l| l.trim_start().starts_with("cargo run") && l.contains("seed_scenarios.yaml"))
+        .expect("README names the seed-scenarios command")
+        .split('#')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn readme_command_writes_the_seed_scenarios_dataset() {
+    let cmd = readme_run_command();
+    assert_eq!(
+        cmd,
+        "cargo run --release -- run experiments/seed_scenarios.yaml"
+    );
+    // Same arguments, same relative paths, from a fresh folder holding experiments/.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("experiments")).unwrap();
+    std::fs::copy(
+        repo().join("experiments/seed_scenarios.yaml"),
+        tmp.path().join("experiments/seed_scenarios.yaml"),
+    )
+    .unwrap();
+    let args: Vec<&str> = cmd.split_whitespace().skip(4).collect();
+    let out = neurodyn(tmp.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ds = tmp.path().join("results/seed_scenarios");
+    for f in [
+        "_SUCCESS",
+        "experiment.yaml",
+        "provenance.json",
+        "runs.parquet",
+    ] {
+        assert!(ds.join(f).is_file(), "{f} missing");
+    }
+
+    let runs = read(&ds.join("runs.parquet"));
+    assert_eq!(rows(&runs), 24);
+    let status = runs[0].column_by_name("status").unwrap().as_string::<i32>();
+    assert!(status.iter().all(|s| s == Some("ok")));
+    let labels: Vec<&str> = runs[0]
+        .column_by_name("label")
+        .unwrap()
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect();
+    for model in ["lif", "eif", "adex"] {
+        for input in ["constant", "step", "sine", "noise"] {
+            assert!(labels.contains(&format!("{model}-{input}").as_str()));
+            assert!(labels.contains(&format!("{model}-{input}-ref").as_str()));
+        }
+    }
+    let t_ref = runs[0]
+        .column_by_name("model_t_ref_ms")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    assert_eq!(t_ref.values().iter().filter(|&&t| t == 3.0).count(), 12);
+    // Units live in field metadata as well as names.
+    let schema = runs[0].schema();
+    assert_eq!(
+        schema.field_with_name("model_C_pF").unwrap().metadata()["unit"],
+        "pF"
+    );
+
+    // Spikes: sorted by (run_id, neuron, t_ms); every run's count matches runs.parquet.
+    let spikes = read(&ds.join("spikes"));
+    let (rid, neuron, t) = (
+        u32s(&spikes, "run_id"),
+        u32s(&spikes, "neuron"),
+        f64s(&spikes, "t_ms"),
+    );
+    assert!(rows(&spikes) > 1000);
+    for k in 1..rid.len() {
+        assert!(
+            (rid[k - 1], neuron[k - 1], t[k - 1]) < (rid[k], neuron[k], t[k]),
+            "row {k} out of order"
+        );
+    }
+    assert!(t.iter().all(|&x| (0.0..100.0).contains(&x)));
+    let counts = runs[0]
+        .column_by_name("n_spikes")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    for (r, &n) in counts.values().iter().enumerate() {
+        assert_eq!(rid.iter().filter(|&&x| x == r as u32).count() as u64, n);
+    }
+
+    // Traces: every neuron at every step; w present only for AdEx runs.
+    let traces = read(&ds.join("traces"));
+    assert_eq!(rows(&traces), 24 * 100 * 100);
+    let w_nulls: usize = traces
+        .iter()
+        .map(|b| b.column_by_name("w_pA").unwrap().null_count())
+        .sum();
+    assert_eq!(w_nulls, 16 * 100 * 100);
+    let v = f64s(&traces, "V_mV");
+    assert!(v.iter().all(|x| x.is_finite() && *x < -13.0));
+
+    let prov: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ds.join("provenance.json")).unwrap())
+            .unwrap();
+    assert_eq!(prov["runs"], 24);
+    assert_eq!(prov["config_sha256"].as_str().unwrap().len(), 64);
+    assert!(prov["rng_stack"]["rand_chacha"]
+        .as_str()
+        .unwrap()
+        .starts_with("0.10"));
+}
+
+/// A table's contents without the wall-time column (which measures, not computes).
+fn contents(path: &Path) -> Vec<RecordBatch> {
+    read(path)
+        .into_iter()
+        .map(|b| {
+            let keep: Vec<usize> = (0..b.num_columns())
+                .filter(|&i| b.schema().field(i).name() != "wall_s")
+                .collect();
+            b.project(&keep).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn same_experiment_gives_identical_tables_whatever_the_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/seed_scenarios.yaml");
+    let exp = exp.to_str().unwrap();
+    for (out, threads) in [("a", "1"), ("b", "2"), ("c", "2")] {
+        let o = neurodyn(
+            tmp.path(),
+            &["run", exp, "--out", out, "--threads", threads, "--quiet"],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    for table in ["runs.parquet", "spikes", "traces"] {
+        let a = contents(&tmp.path().join("a").join(table));
+        for other in ["b", "c"] {
+            assert_eq!(
+                a,
+                contents(&tmp.path().join(other).join(table)),
+                "{table} differs in {other}"
+            );
+        }
+    }
+    // The part files themselves are byte-identical, too.
+    for part in ["spikes/part-00000.parquet", "traces/part-00000.parquet"] {
+        let a = std::fs::read(tmp.path().join("a").join(part)).unwrap();
+        assert_eq!(a, std::fs::read(tmp.path().join("b").join(part)).unwrap());
+    }
+}
+
+#[test]
+fn existing_dataset_is_kept_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/seed_scenarios.yaml");
+    let exp = exp.to_str().unwrap();
+    assert!(neurodyn(tmp.path(), &["run", exp, "--out", "d", "-q"])
+        .status
+        .success());
+    let before = std::fs::read(tmp.path().join("d/runs.parquet")).unwrap();
+    let again = neurodyn(tmp.path(), &["run", exp, "--out", "d"]);
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("error: d already holds a dataset") && err.contains("hint: add --force"),
+        "{err}"
+    );
+    assert_eq!(
+        before,
+        std::fs::read(tmp.path().join("d/runs.parquet")).unwrap()
+    );
+    assert!(
+        neurodyn(tmp.path(), &["run", exp, "--out", "d", "--force", "-q"])
+            .status
+            .success()
+    );
+    assert!(tmp.path().join("d/_SUCCESS").exists());
+
+    // A folder with other files is never touched, even with --force.
+    std::fs::create_dir(tmp.path().join("mine")).unwrap();
+    std::fs::write(tmp.path().join("mine/notes.txt"), "keep").unwrap();
+    let o = neurodyn(tmp.path(), &["run", exp, "--out", "mine", "--force"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("mine/notes.txt")).unwrap(),
+        "keep"
+    );
+}
+
+#[test]
+fn models_prints_every_parameter_with_default_and_unit() {
+    let o = neurodyn(&repo(), &["models"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "lif",
+        "eif",
+        "adex",
+        "tau_w",
+        "144",
+        "ms",
+        "80.5",
+        "V_T+5*Delta_T",
+        "281",
+    ] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    assert_eq!(neurodyn(&repo(), &["models", "hh"]).status.code(), Some(2));
+}
+
+#[test]
+fn shipped_experiments_plan_cleanly() {
+    for (file, runs) in [("seed_scenarios.yaml", 24), ("brette_gerstner.yaml", 24)] {
+        let o = neurodyn(&repo(), &["plan", &format!("experiments/{file}")]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains(&format!("{runs} runs")), "{text}");
+    }
+}
+
+#[test]
+fn unwritable_output_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("file"), "x").unwrap();
+    let exp = repo().join("experiments/seed_scenarios.yaml");
+    let o = neurodyn(
+        tmp.path(),
+        &["run", exp.to_str().unwrap(), "--out", "file/sub"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("error: ") && err.contains("hint: "), "{err}");
+    assert!(!err.contains("panicked"));
+}
