@@ -94,7 +94,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1) || c.eq_ignore_ascii_case(word))
+        .filter(|(d, c)| *d <= c.len().max(word.len()) / 3 || c.eq_ignore_ascii_case(word))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -112,5 +112,12 @@ mod tests {
         assert_eq!(did_you_mean("c", &["C", "g_L"]), Some("C"));
         assert_eq!(did_you_mean("tau_W", &["tau_w", "tau_m"]), Some("tau_w"));
         assert_eq!(did_you_mean("banana", &["C", "g_L"]), None);
+        // One-letter names are all one edit apart: suggest only a case slip.
+        assert_eq!(did_you_mean("u", &["V", "I", "w"]), None);
+        assert_eq!(did_you_mean("v", &["V", "I", "w"]), Some("V"));
+        assert_eq!(
+            did_you_mean("rk45", &["euler", "rk4", "exact"]),
+            Some("rk4")
+        );
     }
 }

@@ -233,9 +233,16 @@ fn parse_angle(text: &str, number: &str, unit: &str) -> Result<f64, UnitError> {
     match unit {
         "" | "rad" => Ok(value),
         "deg" => Ok(value.to_radians()),
-        other => Err(UnitError::UnknownUnit {
-            text: text.into(),
-            unit: other.into(),
+        other => Err(match lookup(other) {
+            Some((found, _)) => UnitError::WrongDimension {
+                text: text.into(),
+                found: found.to_string(),
+                expected: Dim::Angle.describe(),
+            },
+            None => UnitError::UnknownUnit {
+                text: text.into(),
+                unit: other.into(),
+            },
         }),
     }
 }

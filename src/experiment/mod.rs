@@ -38,8 +38,13 @@ pub fn load(path: &Path) -> Result<(ExperimentRaw, String), InputError> {
         InputError::new(format!("cannot read the experiment file: {e}")).in_file(path)
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        InputError::new(format!("the file is not UTF-8 text ({e})"))
+        let bad = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..bad];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count() as u64;
+        let column = 1 + before.iter().rev().take_while(|&&b| b != b'\n').count() as u64;
+        InputError::new("the file is not UTF-8 text")
             .in_file(path)
+            .at(Some(Location { line, column }))
             .hint("save the experiment as UTF-8")
     })?;
     let raw = parse(&text).map_err(|e| e.in_file(path))?;
@@ -65,19 +70,34 @@ pub fn parse(text: &str) -> Result<ExperimentRaw, InputError> {
         },
         with_snippet: false,
     };
-    serde_saphyr::from_str_with_options::<ExperimentRaw>(text, options).map_err(yaml_error)
+    if text.trim().is_empty() {
+        return Err(InputError::new("the experiment file is empty")
+            .hint("an experiment needs at least name, duration and dt; see experiments/"));
+    }
+    serde_saphyr::from_str_with_options::<ExperimentRaw>(text, options)
+        .map_err(|e| yaml_error(&e, text))
 }
 
-fn yaml_error(e: serde_saphyr::Error) -> InputError {
+fn yaml_error(e: &serde_saphyr::Error, text: &str) -> InputError {
+    use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::Error as E;
     let location = e.location().and_then(|l| {
         (l.line() > 0).then_some(Location {
             line: l.line(),
             column: l.column(),
         })
     });
-    let inner = e.without_snippet();
+    // Errors met while replaying an alias wrap the original one.
+    let mut inner = e.without_snippet();
+    while let E::AliasError { error, .. } = inner {
+        inner = error.without_snippet();
+    }
+    let alias_bomb = || {
+        InputError::new("the YAML's aliases expand to far more data than an experiment holds")
+            .hint("an alias bomb? use each anchor a few times at most")
+    };
     let err = match inner {
-        serde_saphyr::Error::SerdeUnknownField {
+        E::SerdeUnknownField {
             field, expected, ..
         } => {
             let e = InputError::new(format!("unknown key '{field}'"));
@@ -86,38 +106,76 @@ fn yaml_error(e: serde_saphyr::Error) -> InputError {
                 None => e.hint(format!("allowed keys here: {}", expected.join(", "))),
             }
         }
-        serde_saphyr::Error::SerdeUnknownVariant {
-            variant, expected, ..
-        } => {
-            let e = InputError::new(format!("unknown value '{variant}'"));
-            match did_you_mean(variant, expected) {
-                Some(s) => e.hint(format!("did you mean '{s}'?")),
-                None => e.hint(format!("allowed values: {}", expected.join(", "))),
-            }
+        E::SerdeMissingField { field, .. } => {
+            // The parser reports the end of the enclosing map, which points nowhere useful.
+            return InputError::new(format!("missing key '{field}'"))
+                .key(*field)
+                .hint(format!("add '{field}:' with a value"));
         }
-        serde_saphyr::Error::SerdeMissingField { field, .. } => {
-            InputError::new(format!("missing key '{field}'"))
-                .hint(format!("add '{field}:' with a value"))
+        E::DuplicateMappingKey { key, .. } => {
+            let k = key.clone().unwrap_or_default();
+            InputError::new(format!("the key '{k}' appears twice in the same map"))
+                .hint("keep one of the two entries")
         }
+        E::MultipleDocuments { .. } => many_documents(),
+        E::Budget { breach, .. } => match breach {
+            BudgetBreach::Depth { depth } => InputError::new(format!(
+                "the YAML nests {depth} levels deep; experiments need a few"
+            ))
+            .hint("flatten the structure; see experiments/ for the schema"),
+            BudgetBreach::Documents { .. } => many_documents(),
+            _ => alias_bomb(),
+        },
+        E::AliasReplayCounterOverflow { .. }
+        | E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => alias_bomb(),
+        E::Eof { .. } => InputError::new("the YAML ends in the middle of a value")
+            .hint("close every bracket and quote; check the file is complete"),
         other => {
-            let text = strip_location(&other.to_string());
-            let budget =
-                text.contains("budget") || text.contains("alias") || text.contains("limit");
-            let e = InputError::new(text);
-            if budget {
-                e.hint("experiment files must stay small: avoid aliases that expand repeatedly")
-            } else {
-                e.hint("check the YAML syntax and the value's type at that position")
-            }
+            let message = other.to_string();
+            let message = message.split(" at line ").next().unwrap_or("").trim();
+            let e = match key_at(text, location) {
+                Some((key, value)) => {
+                    InputError::new(format!("{message} (got '{value}')")).key(key)
+                }
+                None => InputError::new(message.to_string()),
+            };
+            e.hint("check the YAML syntax and the value's type at that position")
         }
     };
     err.at(location)
 }
 
-/// serde-saphyr appends " at line L column C"; the location is reported separately.
-fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].trim_end().to_string(),
-        None => message.trim_end().to_string(),
-    }
+fn many_documents() -> InputError {
+    InputError::new("the file holds more than one YAML document")
+        .hint("an experiment is one document: remove the '---' separator and what follows")
+}
+
+/// The `key:` written just before a location in the text, and the value found there;
+/// names the key for type errors the YAML parser reports by position only.
+fn key_at(text: &str, at: Option<Location>) -> Option<(String, String)> {
+    let at = at?;
+    let line = text
+        .lines()
+        .nth(usize::try_from(at.line).ok()?.checked_sub(1)?)?;
+    let col = usize::try_from(at.column).ok()?.checked_sub(1)?;
+    let before: String = line.chars().take(col).collect();
+    let after: String = line.chars().skip(col).collect();
+    let head = before.trim_end().strip_suffix(':')?;
+    let key: String = head
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let value = after
+        .split([',', '}', '#'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    (!key.is_empty()).then_some((key, value))
 }

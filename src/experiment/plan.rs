@@ -4,7 +4,7 @@
 
 use super::raw::{
     ExperimentRaw, InitRaw, InitialRaw, InputRaw, ModelRaw, NeuronsRaw, Scalar, StimulusKind,
-    StimulusRaw, Q,
+    StimulusRaw, VariantRaw, Q,
 };
 use super::spec::{InitValue, Initial, Method, Record, RunSpec};
 use crate::error::{did_you_mean, InputError, Location};
@@ -78,6 +78,56 @@ fn quantity(q: &Q, dim: Dim, key: &str) -> Result<f64, InputError> {
     })
 }
 
+/// Read a name from a fixed set (model type, stimulus type, method).
+fn choose<T: Copy>(
+    s: &Spanned<String>,
+    key: &str,
+    options: &[(&'static str, T)],
+) -> Result<T, InputError> {
+    if let Some((_, v)) = options.iter().find(|(n, _)| *n == s.value) {
+        return Ok(*v);
+    }
+    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+    let e = InputError::new(format!("unknown value '{}'", s.value))
+        .key(key)
+        .at(loc(s));
+    Err(match did_you_mean(&s.value, &names) {
+        Some(m) => e.hint(format!("did you mean '{m}'?")),
+        None => e.hint(format!("allowed values: {}", names.join(", "))),
+    })
+}
+
+/// Read a whole number of at least `min`.
+fn count(q: &Spanned<Scalar>, key: &str, min: u32) -> Result<u32, InputError> {
+    let fail = |what: String| {
+        InputError::new(what)
+            .key(key)
+            .at(loc(q))
+            .hint(format!("{key} takes a whole number of at least {min}"))
+    };
+    match &q.value {
+        Scalar::Number(x)
+            if x.fract() == 0.0 && *x >= f64::from(min) && *x <= f64::from(u32::MAX) =>
+        {
+            Ok(*x as u32)
+        }
+        Scalar::Number(x) if x.fract() == 0.0 && *x < f64::from(min) => {
+            Err(fail(format!("{key} must be at least {min} (got {x})")))
+        }
+        other => Err(fail(format!("'{other}' is not a whole number"))),
+    }
+}
+
+fn model_kind(s: &Spanned<String>, key: &str) -> Result<ModelKind, InputError> {
+    let options: Vec<(&str, ModelKind)> = ModelKind::ALL.iter().map(|k| (k.name(), *k)).collect();
+    choose(s, key, &options)
+}
+
+fn method(s: &Spanned<String>, key: &str) -> Result<Method, InputError> {
+    let options: Vec<(&str, Method)> = Method::ALL.iter().map(|m| (m.name(), *m)).collect();
+    choose(s, key, &options)
+}
+
 /// Turn the raw experiment into a plan, or report the first problem found.
 pub fn plan(raw: &ExperimentRaw) -> Result<Plan, InputError> {
     plan_with_cap(raw, DEFAULT_MAX_RUNS)
@@ -112,6 +162,10 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
     let dt = quantity(&raw.dt, Dim::Time, "dt")?;
     positive(duration, "duration", loc(&raw.duration), "ms")?;
     positive(dt, "dt", loc(&raw.dt), "ms")?;
+    let base_method = match &raw.method {
+        Some(m) => Some((method(m, "method")?, "method", loc(m))),
+        None => None,
+    };
     let steps_f = (duration / dt).round();
     if (steps_f * dt - duration).abs() > 1e-9 * duration || steps_f < 1.0 {
         return Err(InputError::new(format!(
@@ -123,47 +177,36 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
     }
     let steps = steps_f as u64;
     let neurons = match &raw.neurons {
-        Some(n) if n.value == 0 => {
-            return Err(InputError::new("neurons must be at least 1")
-                .key("neurons")
-                .at(loc(n)))
-        }
-        Some(n) => n.value,
+        Some(n) => count(n, "neurons", 1)?,
         None => 1,
     };
     let replicates = match &raw.replicates {
-        Some(r) if r.value == 0 => {
-            return Err(InputError::new("replicates must be at least 1")
-                .key("replicates")
-                .at(loc(r)))
-        }
-        Some(r) => r.value,
+        Some(r) => count(r, "replicates", 1)?,
         None => 1,
     };
-    let variant_count = raw.variants.as_ref().map_or(1, |v| v.len().max(1)) as u64;
+    let variant_count = raw.variants.as_ref().map_or(1, |v| v.value.len().max(1)) as u64;
     let total = variant_count * u64::from(replicates);
     if total > max_runs {
         return Err(InputError::new(format!(
             "the plan has {total} runs ({variant_count} variants x {replicates} replicates), more than the cap of {max_runs}"
         ))
         .key("replicates")
-        .hint("reduce the sweep, or raise the cap with --max-runs"));
+        .at(raw.replicates.as_ref().and_then(loc))
+        .hint("reduce the number of variants or replicates"));
     }
     let window = resolve_window(raw, duration)?;
-    let base_method = raw.method.as_ref().map(|m| (m.value, "method", loc(m)));
     let seed = raw.seed.as_ref().map_or(0, |s| s.value);
 
-    let empty_variant = [];
-    let variants = raw.variants.as_deref().unwrap_or(&empty_variant);
-    if raw.variants.as_ref().is_some_and(|v| v.is_empty()) {
+    let variants: &[Spanned<VariantRaw>] = raw.variants.as_ref().map_or(&[], |v| &v.value);
+    if let Some(v) = raw.variants.as_ref().filter(|v| v.value.is_empty()) {
         return Err(InputError::new("variants is an empty list")
             .key("variants")
+            .at(loc(v))
             .hint("list at least one variant, or remove the key for a single run"));
     }
     let mut resolved = Vec::new();
     let mut warnings: Vec<InputError> = Vec::new();
-    let count = variants.len().max(1);
-    for index in 0..count {
+    for index in 0..variants.len().max(1) {
         let variant = variants.get(index);
         let prefix = variant.map_or(String::new(), |_| format!("variants[{index}]."));
         let over = variant.map(|v| &v.value);
@@ -171,12 +214,17 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
             raw.model.as_ref(),
             over.and_then(|v| v.model.as_ref()),
             &prefix,
+            variant.and_then(loc),
         )?;
-        let method = over
-            .and_then(|v| v.method.as_ref())
-            .map(|m| (m.value, format!("{prefix}method"), loc(m)))
-            .or(base_method.map(|(m, k, l)| (m, k.to_string(), l)))
-            .unwrap_or((Method::Rk4, "method".into(), None));
+        let method = match over.and_then(|v| v.method.as_ref()) {
+            Some(m) => {
+                let key = format!("{prefix}method");
+                (method(m, &key)?, key, loc(m))
+            }
+            None => base_method
+                .map(|(m, k, l)| (m, k.to_string(), l))
+                .unwrap_or((Method::Rk4, "method".into(), None)),
+        };
         if method.0 == Method::Exact && kind != ModelKind::Lif {
             return Err(InputError::new(format!(
                 "method 'exact' integrates only the LIF model, not {kind}"
@@ -191,7 +239,7 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
             None => (raw.input.as_ref(), "input".to_string()),
         };
         let input = match input {
-            Some(i) => resolve_input(&i.value, &input_path, duration)?,
+            Some(i) => resolve_input(&i.value, &input_path)?,
             None => Input::default(),
         };
         let initial = resolve_initial(
@@ -262,7 +310,8 @@ fn positive(value: f64, key: &str, at: Option<Location>, unit: &str) -> Result<(
         Err(
             InputError::new(format!("{key} must be positive (got {value} {unit})"))
                 .key(key)
-                .at(at),
+                .at(at)
+                .hint(format!("give {key} a value above 0 {unit}")),
         )
     }
 }
@@ -284,21 +333,31 @@ fn auto_label(kind: ModelKind, input: &Input) -> String {
 /// changes the model type, base keys the new type does not have are dropped (the
 /// base may describe another model); a key the variant itself sets must apply.
 fn resolve_model(
-    base: Option<&ModelRaw>,
-    over: Option<&ModelRaw>,
+    base: Option<&Spanned<ModelRaw>>,
+    over: Option<&Spanned<ModelRaw>>,
     prefix: &str,
+    variant_at: Option<Location>,
 ) -> Result<(ModelKind, Params), InputError> {
-    let base_kind = base.and_then(|m| m.kind.as_ref());
-    let over_kind = over.and_then(|m| m.kind.as_ref());
+    let base_kind = match base.and_then(|m| m.value.kind.as_ref()) {
+        Some(k) => Some(model_kind(k, "model.type")?),
+        None => None,
+    };
+    let over_kind = match over.and_then(|m| m.value.kind.as_ref()) {
+        Some(k) => Some(model_kind(k, &format!("{prefix}model.type"))?),
+        None => None,
+    };
     let kind = match over_kind.or(base_kind) {
-        Some(k) => k.value,
+        Some(k) => k,
         None => {
+            let at = over.and_then(loc).or(base.and_then(loc)).or(variant_at);
             return Err(InputError::new("the model type is missing")
                 .key(format!("{prefix}model.type"))
-                .hint("add 'type: lif', 'type: eif' or 'type: adex' under model:"))
+                .at(at)
+                .hint("add 'type: lif', 'type: eif' or 'type: adex' under model:"));
         }
     };
-    let type_changed = over_kind.is_some_and(|o| base_kind.is_some_and(|b| b.value != o.value));
+    let type_changed = over_kind.is_some_and(|o| base_kind.is_some_and(|b| b != o));
+    let (base, over) = (base.map(|m| &m.value), over.map(|m| &m.value));
     let mut entries: Vec<(&'static str, &Q, String)> = Vec::new();
     let over_entries = over.map(ModelRaw::entries).unwrap_or_default();
     for (key, q) in base.map(ModelRaw::entries).unwrap_or_default() {
@@ -461,7 +520,7 @@ fn stimulus_keys(kind: StimulusKind, has_tau: bool) -> Vec<(&'static str, Dim, N
     }
 }
 
-fn resolve_input(raw: &InputRaw, path: &str, duration: f64) -> Result<Input, InputError> {
+fn resolve_input(raw: &InputRaw, path: &str) -> Result<Input, InputError> {
     let many = raw.0.len() > 1;
     let mut stimuli = Vec::new();
     for (k, s) in raw.0.iter().enumerate() {
@@ -470,13 +529,15 @@ fn resolve_input(raw: &InputRaw, path: &str, duration: f64) -> Result<Input, Inp
         } else {
             path.to_string()
         };
-        stimuli.push(resolve_stimulus(s, &p, duration)?);
+        stimuli.push(resolve_stimulus(s, &p)?);
     }
     Ok(Input { stimuli })
 }
 
-fn resolve_stimulus(s: &StimulusRaw, path: &str, _duration: f64) -> Result<Stimulus, InputError> {
-    let kind = s.kind.value;
+fn resolve_stimulus(s: &StimulusRaw, path: &str) -> Result<Stimulus, InputError> {
+    let options: Vec<(&str, StimulusKind)> =
+        StimulusKind::ALL.iter().map(|k| (k.name(), *k)).collect();
+    let kind = choose(&s.kind, &format!("{path}.type"), &options)?;
     let keys = stimulus_keys(kind, s.tau.is_some());
     let names: Vec<&str> = keys.iter().map(|k| k.0).collect();
     let extra_names = match kind {
@@ -539,6 +600,11 @@ fn resolve_stimulus(s: &StimulusRaw, path: &str, _duration: f64) -> Result<Stimu
         InputError::new(msg)
             .key(format!("{path}.{k}"))
             .at(at_of(k).or(loc(&s.kind)))
+            .hint(format!(
+                "see DESIGN §4: a {} stimulus takes {}",
+                kind.name(),
+                names.join(", ")
+            ))
     };
     let stimulus = match kind {
         StimulusKind::Constant => Stimulus::Constant {
@@ -630,7 +696,10 @@ fn resolve_stimulus(s: &StimulusRaw, path: &str, _duration: f64) -> Result<Stimu
                 width: get("width"),
                 period: get("period"),
                 start: get("start"),
-                count: s.count.as_ref().map(|c| c.value),
+                count: match &s.count {
+                    Some(c) => Some(count(c, &format!("{path}.count"), 1)?),
+                    None => None,
+                },
             }
         }
     };
@@ -659,11 +728,13 @@ fn resolve_initial(
                 let mean = quantity(m, dim, &format!("{path}.normal[0]"))?;
                 let sd = quantity(s, dim, &format!("{path}.normal[1]"))?;
                 if sd < 0.0 {
-                    return Err(
-                        InputError::new(format!("the SD must not be negative (got {sd})"))
-                            .key(format!("{path}.normal[1]"))
-                            .at(loc(s)),
-                    );
+                    return Err(InputError::new(format!(
+                        "the SD must not be negative (got {sd} {})",
+                        dim.unit()
+                    ))
+                    .key(format!("{path}.normal[1]"))
+                    .at(loc(s))
+                    .hint("write normal: [mean, sd] with sd >= 0"));
                 }
                 Ok(InitValue::Normal { mean, sd })
             }
@@ -703,13 +774,7 @@ fn resolve_record(raw: &ExperimentRaw, neurons: u32) -> Result<Record, InputErro
         }
     }
     if let Some(every) = &r.every {
-        if every.value == 0 {
-            return Err(InputError::new("every must be at least 1")
-                .key("record.every")
-                .at(loc(every))
-                .hint("every: 10 records one sample in ten steps"));
-        }
-        record.every = every.value;
+        record.every = count(every, "record.every", 1)?;
     }
     let too_big = |n: u32, at| {
         InputError::new(format!(

@@ -2,8 +2,6 @@
 //! reject unknown keys, and keep each value's source location. Nothing here checks
 //! meaning; `plan` does that. Quantities stay text until `plan` knows their dimension.
 
-use crate::experiment::spec::Method;
-use crate::model::ModelKind;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -65,11 +63,11 @@ pub struct ExperimentRaw {
     pub duration: Q,
     pub dt: Q,
     #[serde(default)]
-    pub method: Option<Spanned<Method>>,
+    pub method: Option<Spanned<String>>,
     #[serde(default)]
-    pub neurons: Option<Spanned<u32>>,
+    pub neurons: Option<Spanned<Scalar>>,
     #[serde(default)]
-    pub model: Option<ModelRaw>,
+    pub model: Option<Spanned<ModelRaw>>,
     #[serde(default)]
     pub initial: Option<InitialRaw>,
     #[serde(default)]
@@ -77,9 +75,9 @@ pub struct ExperimentRaw {
     #[serde(default)]
     pub record: Option<RecordRaw>,
     #[serde(default)]
-    pub variants: Option<Vec<Spanned<VariantRaw>>>,
+    pub variants: Option<Spanned<Vec<Spanned<VariantRaw>>>>,
     #[serde(default)]
-    pub replicates: Option<Spanned<u32>>,
+    pub replicates: Option<Spanned<Scalar>>,
     #[serde(default)]
     pub analysis: Option<AnalysisRaw>,
     #[serde(default)]
@@ -95,13 +93,13 @@ pub struct VariantRaw {
     #[serde(default)]
     pub label: Option<Spanned<String>>,
     #[serde(default)]
-    pub model: Option<ModelRaw>,
+    pub model: Option<Spanned<ModelRaw>>,
     #[serde(default)]
     pub input: Option<Spanned<InputRaw>>,
     #[serde(default)]
     pub initial: Option<InitialRaw>,
     #[serde(default)]
-    pub method: Option<Spanned<Method>>,
+    pub method: Option<Spanned<String>>,
 }
 
 /// Lists every optional quantity field of a raw struct once, so that its
@@ -124,7 +122,7 @@ macro_rules! quantity_fields {
 #[serde(deny_unknown_fields)]
 pub struct ModelRaw {
     #[serde(rename = "type", default)]
-    pub kind: Option<Spanned<ModelKind>>,
+    pub kind: Option<Spanned<String>>,
     #[serde(rename = "C", default)]
     pub c: Option<Q>,
     #[serde(rename = "g_L", default)]
@@ -162,8 +160,7 @@ quantity_fields!(ModelRaw {
 });
 
 /// The stimulus types of DESIGN §4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StimulusKind {
     Constant,
     Step,
@@ -174,6 +171,15 @@ pub enum StimulusKind {
 }
 
 impl StimulusKind {
+    pub const ALL: [StimulusKind; 6] = [
+        StimulusKind::Constant,
+        StimulusKind::Step,
+        StimulusKind::Sine,
+        StimulusKind::Noise,
+        StimulusKind::Ramp,
+        StimulusKind::Pulses,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             StimulusKind::Constant => "constant",
@@ -191,7 +197,7 @@ impl StimulusKind {
 #[serde(deny_unknown_fields)]
 pub struct StimulusRaw {
     #[serde(rename = "type")]
-    pub kind: Spanned<StimulusKind>,
+    pub kind: Spanned<String>,
     #[serde(default)]
     pub amplitude: Option<Q>,
     #[serde(default)]
@@ -219,7 +225,7 @@ pub struct StimulusRaw {
     #[serde(default)]
     pub period: Option<Q>,
     #[serde(default)]
-    pub count: Option<Spanned<u32>>,
+    pub count: Option<Spanned<Scalar>>,
     #[serde(default)]
     pub shared: Option<Spanned<bool>>,
 }
@@ -338,7 +344,7 @@ pub struct RecordRaw {
     #[serde(default)]
     pub neurons: Option<Spanned<NeuronsRaw>>,
     #[serde(default)]
-    pub every: Option<Spanned<u32>>,
+    pub every: Option<Spanned<Scalar>>,
 }
 
 /// Which neurons to record: `all`, `{first: n}` or a list of indices.

@@ -7,8 +7,7 @@ use crate::stimulus::{Input, Stimulus};
 use crate::units::Dim;
 
 /// Integration method (DESIGN §5 `method`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Euler,
     Rk4,
@@ -17,6 +16,8 @@ pub enum Method {
 }
 
 impl Method {
+    pub const ALL: [Method; 3] = [Method::Euler, Method::Rk4, Method::Exact];
+
     pub fn name(self) -> &'static str {
         match self {
             Method::Euler => "euler",

@@ -10,8 +10,7 @@ use crate::units::Dim;
 use std::fmt;
 
 /// Which equations a run integrates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
     Lif,
     Eif,
