@@ -1,13 +1,15 @@
 //! The neurodyn command line: argument parsing, one function per subcommand, and the
-//! mapping of errors to messages and exit codes (0 success; 1 some runs failed;
-//! 2 bad usage, bad input or an environment error).
+//! mapping of errors to messages and exit codes (0 success; 1 some runs failed, a run
+//! was stopped early, or a dataset is incomplete; 2 bad usage, bad input or an
+//! environment error).
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use neurodyn::error::InputError;
 use neurodyn::experiment::{self, plan};
 use neurodyn::model::ModelKind;
-use neurodyn::runner::{self, RunOptions};
-use neurodyn::store::StoreError;
+use neurodyn::runner::{self, RunOptions, Shard};
+use neurodyn::store::{self, Dataset, StoreError};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,14 +37,49 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
         /// Replace an existing dataset in the output folder
-        #[arg(long)]
+        #[arg(long, conflicts_with = "resume")]
         force: bool,
-        /// Print nothing but errors
+        /// Continue an unfinished dataset: skip committed runs, run the rest
+        #[arg(long)]
+        resume: bool,
+        /// Run only shard I of N (0-based), e.g. --shard 2/8; shards share one dataset
+        #[arg(long, value_name = "I/N", conflicts_with = "shard_from_env")]
+        shard: Option<String>,
+        /// Take the shard from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or from
+        /// JOB_COMPLETION_INDEX (Kubernetes) with --shards
+        #[arg(long)]
+        shard_from_env: bool,
+        /// Shard count for --shard-from-env with JOB_COMPLETION_INDEX
+        #[arg(long, value_name = "N")]
+        shards: Option<u32>,
+        /// Stop at the first failed run
+        #[arg(long)]
+        fail_fast: bool,
+        /// Refuse plans with more runs than this
+        #[arg(long, default_value_t = plan::DEFAULT_MAX_RUNS)]
+        max_runs: u64,
+        /// Print nothing but errors (no progress bar)
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Validate an experiment and print its runs without running them
-    Plan { experiment: PathBuf },
+    /// Validate an experiment and describe its runs without running them
+    Plan {
+        experiment: PathBuf,
+        /// text: summary and axes; tsv: one row per run with every parameter
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+        /// Refuse plans with more runs than this
+        #[arg(long, default_value_t = plan::DEFAULT_MAX_RUNS)]
+        max_runs: u64,
+    },
+    /// Show committed, failed and missing runs of a dataset, per shard
+    Status {
+        /// The dataset folder
+        results: PathBuf,
+        /// Shard count to report by (default: the one the dataset was written with)
+        #[arg(long)]
+        shards: Option<u32>,
+    },
     /// Print every model's parameters with default, unit and meaning
     Models {
         /// Only this model (lif, eif, adex)
@@ -50,11 +87,27 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Text,
+    Tsv,
+}
+
 /// An error on its way to the user, with its exit code.
 struct Failure {
     code: u8,
     message: String,
     hints: Vec<String>,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>, hint: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+            hints: vec![hint.into()],
+        }
+    }
 }
 
 impl From<InputError> for Failure {
@@ -67,19 +120,32 @@ impl From<InputError> for Failure {
     }
 }
 
-fn store_failure(e: StoreError) -> Failure {
-    let hint = match &e {
-        StoreError::Exists(_) => "add --force to replace it, or choose another folder with --out",
-        StoreError::Foreign(_) => "choose an empty or new folder with --out",
-        StoreError::Io { .. } => {
-            "check that the output folder is writable, or choose another with --out"
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        let hint = match &e {
+            StoreError::Exists(_) => {
+                "add --force to replace it, or choose another folder with --out".to_string()
+            }
+            StoreError::Unfinished { .. } => {
+                "add --resume to run the missing runs, or --force to start over".to_string()
+            }
+            StoreError::Changed(_) => {
+                "the experiment changed since the dataset was started: use --force to start over, or --out for a new folder".to_string()
+            }
+            StoreError::Foreign(_) => "choose an empty or new folder with --out".to_string(),
+            StoreError::Io { .. } => {
+                "check that the output folder is writable, or choose another with --out".to_string()
+            }
+            StoreError::Parquet(_) => "check free disk space and the output folder".to_string(),
+            StoreError::Corrupt { .. } => {
+                "the dataset's records are damaged: start over with --force".to_string()
+            }
+        };
+        Failure {
+            code: 2,
+            message: e.to_string(),
+            hints: vec![hint],
         }
-        StoreError::Parquet(_) => "check free disk space and the output folder",
-    };
-    Failure {
-        code: 2,
-        message: e.to_string(),
-        hints: vec![hint.into()],
     }
 }
 
@@ -90,30 +156,89 @@ fn print_warning(w: &InputError) {
     }
 }
 
-fn load_plan(path: &Path) -> Result<(plan::Plan, String), Failure> {
+fn load_plan(path: &Path, max_runs: u64) -> Result<(plan::Plan, String), Failure> {
     let (raw, text) = experiment::load(path)?;
-    let plan = plan::plan(&raw).map_err(|e| e.in_file(path))?;
+    let plan = plan::plan_with_cap(&raw, max_runs).map_err(|e| e.in_file(path))?;
     for w in &plan.warnings {
         print_warning(&w.clone().in_file(path));
     }
     Ok((plan, text))
 }
 
+fn parse_shard(text: &str) -> Result<Shard, Failure> {
+    let bad = || {
+        Failure::usage(
+            format!("--shard '{text}' is not of the form I/N with 0 <= I < N"),
+            "shards are numbered from 0: --shard 0/4 ... --shard 3/4",
+        )
+    };
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (index, count): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+fn env_u32(name: &str) -> Result<Option<u32>, Failure> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
+            Failure::usage(
+                format!("{name}='{v}' is not a whole number"),
+                "check the scheduler's environment",
+            )
+        }),
+    }
+}
+
+/// The shard from SLURM's array variables or Kubernetes' completion index.
+fn shard_from_env(shards: Option<u32>) -> Result<Shard, Failure> {
+    if let (Some(id), Some(count)) = (
+        env_u32("SLURM_ARRAY_TASK_ID")?,
+        env_u32("SLURM_ARRAY_TASK_COUNT")?,
+    ) {
+        // Arrays may start anywhere (--array=1-4): count from the lowest task id.
+        let min = env_u32("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        return parse_shard(&format!("{}/{count}", id.saturating_sub(min)));
+    }
+    if let Some(index) = env_u32("JOB_COMPLETION_INDEX")? {
+        let Some(count) = shards else {
+            return Err(Failure::usage(
+                "JOB_COMPLETION_INDEX is set but the shard count is unknown",
+                "add --shards N (the Job's completions)",
+            ));
+        };
+        return parse_shard(&format!("{index}/{count}"));
+    }
+    Err(Failure::usage(
+        "--shard-from-env: neither SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT nor JOB_COMPLETION_INDEX is set",
+        "submit as a SLURM job array (sbatch --array=0-3) or an indexed Kubernetes Job, or use --shard I/N",
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn cmd_run(
     path: &Path,
     out: Option<PathBuf>,
     threads: Option<usize>,
     force: bool,
+    resume: bool,
+    shard: Shard,
+    fail_fast: bool,
+    max_runs: u64,
     quiet: bool,
 ) -> Result<ExitCode, Failure> {
-    let (plan, text) = load_plan(path)?;
+    let (plan, text) = load_plan(path, max_runs)?;
     let threads = match threads {
         Some(0) => {
-            return Err(Failure {
-                code: 2,
-                message: "--threads must be at least 1".into(),
-                hints: vec!["leave it out to use every core".into()],
-            })
+            return Err(Failure::usage(
+                "--threads must be at least 1",
+                "leave it out to use every core",
+            ))
         }
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -122,58 +247,155 @@ fn cmd_run(
         out: out.unwrap_or_else(|| runner::default_out(&plan.name)),
         threads,
         force,
+        resume,
+        shard,
+        fail_fast,
+        progress: !quiet && std::io::stderr().is_terminal(),
         experiment_text: text,
         experiment_path: path.to_path_buf(),
         command_line: std::env::args().collect(),
     };
-    let summary = runner::run(&plan, &opts).map_err(store_failure)?;
-    let failed: Vec<_> = summary.failed().collect();
-    for (_, r) in &failed {
+    // Ctrl-C or SIGTERM (scancel) lets the runs under way finish and commit; a second
+    // signal exits at once. Committed batches stay valid either way.
+    let _ = ctrlc::set_handler(|| {
+        if runner::STOP.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let summary = runner::run(&plan, &opts)?;
+    for r in &summary.failed {
         eprintln!("error: {}", r.error.as_deref().unwrap_or("run failed"));
     }
     if !quiet {
-        let spikes: u64 = summary.results.iter().map(|r| r.n_spikes).sum();
+        let spikes: u64 = summary.ran.iter().map(|r| r.n_spikes).sum();
+        let shard_note = if shard.count > 1 {
+            format!(" (shard {}/{})", shard.index, shard.count)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "wrote {}: {} runs ({} failed), {} neuron-steps, {} spikes in {:.2} s",
+            "{}: ran {} runs{shard_note}, {} failed, {} spikes in {:.2} s; {} of {} runs committed{}",
             summary.out.display(),
-            summary.results.len(),
-            failed.len(),
-            plan.neuron_steps(),
+            summary.ran.len(),
+            summary.ran.iter().filter(|r| !r.ok).count(),
             spikes,
-            summary.wall_s
+            summary.wall_s,
+            summary.committed,
+            summary.total,
+            if summary.complete { ", dataset complete" } else { "" },
         );
     }
-    if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("hint: the runs table (runs.parquet) holds each failed run's status and message");
-        Ok(ExitCode::from(1))
-    }
-}
-
-fn cmd_plan(path: &Path) -> Result<ExitCode, Failure> {
-    let (plan, _) = load_plan(path)?;
-    println!(
-        "experiment {}: {} runs, {} neuron-steps",
-        plan.name,
-        plan.runs.len(),
-        plan.neuron_steps()
-    );
-    println!("run_id\trun_key\tlabel\tmodel\tmethod\treplicate\tneurons\tsteps");
-    for r in &plan.runs {
-        println!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            r.run_id,
-            r.key,
-            r.label,
-            r.model,
-            r.method.name(),
-            r.replicate,
-            r.neurons,
-            r.steps
+    if summary.stopped {
+        eprintln!(
+            "error: stopped before every run was done ({} of {} committed)",
+            summary.committed, summary.total
         );
+        eprintln!("hint: run the same command with --resume to continue");
+        return Ok(ExitCode::from(1));
+    }
+    if !summary.failed.is_empty() {
+        eprintln!("hint: runs.parquet holds each failed run's status and message");
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_plan(path: &Path, format: PlanFormat, max_runs: u64) -> Result<ExitCode, Failure> {
+    let (plan, _) = load_plan(path, max_runs)?;
+    match format {
+        PlanFormat::Text => {
+            println!(
+                "experiment {}: {} runs, {} neuron-steps",
+                plan.name,
+                plan.runs.len(),
+                plan.neuron_steps()
+            );
+            for a in &plan.axes {
+                println!("  axis {a}");
+            }
+            let traces: u64 = plan
+                .runs
+                .iter()
+                .filter(|r| r.record.any())
+                .map(|r| {
+                    r.steps.div_ceil(u64::from(r.record.every)) * r.record.neurons.len() as u64
+                })
+                .sum();
+            // ~8 bytes per trace row and ~6 per spike after ZSTD (../shared/CRATES.md
+            // measured 5.7-8.6 bytes/row); spike counts are unknown before running.
+            println!(
+                "  output: {traces} trace rows (~{:.1} MB) plus ~6 bytes per spike",
+                traces as f64 * 8.0 / 1e6
+            );
+        }
+        PlanFormat::Tsv => {
+            let columns = store::runs::parameter_columns(&plan);
+            let mut header = vec!["run_id", "run_key", "label", "seed"];
+            header.extend(columns.iter().map(|c| c.name.as_str()));
+            println!("{}", header.join("\t"));
+            for r in &plan.runs {
+                let params = r.parameters(plan.indexed_inputs);
+                let mut row = vec![
+                    r.run_id.to_string(),
+                    r.key.clone(),
+                    r.label.clone(),
+                    r.seed.to_string(),
+                ];
+                for c in &columns {
+                    row.push(
+                        match params.iter().find(|p| p.name == c.name).map(|p| &p.value) {
+                            Some(neurodyn::experiment::spec::Value::F64(x)) => x.to_string(),
+                            Some(neurodyn::experiment::spec::Value::U64(x)) => x.to_string(),
+                            Some(neurodyn::experiment::spec::Value::Str(s)) => s.clone(),
+                            Some(neurodyn::experiment::spec::Value::Bool(b)) => b.to_string(),
+                            None => String::new(),
+                        },
+                    );
+                }
+                println!("{}", row.join("\t"));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_status(root: &Path, shards: Option<u32>) -> Result<ExitCode, Failure> {
+    let dataset = Dataset::read(root).map_err(|e| Failure {
+        code: 2,
+        message: format!("{}: not a neurodyn dataset ({e})", root.display()),
+        hints: vec!["give the folder `neurodyn run` wrote, e.g. results/<name>".into()],
+    })?;
+    let exp = root.join("experiment.yaml");
+    let (raw, _) = experiment::load(&exp)?;
+    let plan = plan::plan_with_cap(&raw, u64::MAX).map_err(|e| e.in_file(&exp))?;
+    let rows = runner::status(&dataset, &plan, shards)?;
+    println!("shard\tplanned\tdone\tfailed\tmissing");
+    let (mut missing, mut failed) = (0, 0);
+    for r in &rows {
+        println!(
+            "{}/{}\t{}\t{}\t{}\t{}",
+            r.shard.index,
+            r.shard.count,
+            r.planned,
+            r.done,
+            r.failed,
+            r.planned - r.done
+        );
+        missing += r.planned - r.done;
+        failed += r.failed;
+    }
+    let complete = dataset.is_complete();
+    println!(
+        "{}: {} runs, {missing} missing, {failed} failed{}",
+        root.display(),
+        plan.runs.len(),
+        if complete { ", complete" } else { "" }
+    );
+    Ok(if missing == 0 && failed == 0 && complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn cmd_models(only: Option<String>) -> Result<ExitCode, Failure> {
@@ -182,11 +404,10 @@ fn cmd_models(only: Option<String>) -> Result<ExitCode, Failure> {
         Some(name) => match ModelKind::ALL.iter().find(|k| k.name() == name) {
             Some(k) => vec![*k],
             None => {
-                return Err(Failure {
-                    code: 2,
-                    message: format!("unknown model '{name}'"),
-                    hints: vec!["models: lif, eif, adex".into()],
-                })
+                return Err(Failure::usage(
+                    format!("unknown model '{name}'"),
+                    "models: lif, eif, adex",
+                ))
             }
         },
     };
@@ -221,9 +442,39 @@ fn main() -> ExitCode {
             out,
             threads,
             force,
+            resume,
+            shard,
+            shard_from_env: from_env,
+            shards,
+            fail_fast,
+            max_runs,
             quiet,
-        } => cmd_run(&experiment, out, threads, force, quiet),
-        Command::Plan { experiment } => cmd_plan(&experiment),
+        } => {
+            let shard = match (shard, from_env) {
+                (Some(s), _) => parse_shard(&s),
+                (None, true) => shard_from_env(shards),
+                (None, false) => Ok(Shard::ALL),
+            };
+            shard.and_then(|shard| {
+                cmd_run(
+                    &experiment,
+                    out,
+                    threads,
+                    force,
+                    resume,
+                    shard,
+                    fail_fast,
+                    max_runs,
+                    quiet,
+                )
+            })
+        }
+        Command::Plan {
+            experiment,
+            format,
+            max_runs,
+        } => cmd_plan(&experiment, format, max_runs),
+        Command::Status { results, shards } => cmd_status(&results, shards),
         Command::Models { model } => cmd_models(model),
     };
     match result {

@@ -1,22 +1,40 @@
-//! Execution of a plan into a dataset: runs are grouped, in plan order, into batches
-//! that each write one pair of part files; rayon spreads batches over threads. The
-//! grouping depends only on the plan, never on the thread count, so the files are
-//! the same whatever the parallelism. A run that fails is recorded and the rest go on.
+//! Execution of a plan into a dataset. The runs this process owns (all, or one shard's
+//! load-balanced share) are grouped into batches that each write one pair of part
+//! files; rayon spreads batches over threads. Batches commit atomically (see `store`),
+//! so an interrupted run resumes where it stopped and shards can write into one
+//! dataset side by side. A run that fails is recorded and the others go on.
 
 use crate::engine::{self, EngineError};
 use crate::experiment::plan::Plan;
-use crate::experiment::spec::RunSpec;
+use crate::experiment::spec::{Method, RunSpec};
 use crate::store::parts::{PartWriters, SpikeWriter, TraceColumns, TraceWriter};
 use crate::store::provenance::{self, Provenance};
-use crate::store::runs::{self, RunResult};
-use crate::store::{parquet::write_atomic, Dataset, StoreError};
+use crate::store::{self, runs, Dataset, Manifest, Meta, OpenMode, RunRecord, StoreError};
+use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-/// Neuron-steps per batch: large enough that many small runs share part files
-/// (readers pay per file), small enough that batches balance across threads.
-const BATCH_NEURON_STEPS: u64 = 4_000_000;
+/// Estimated work per batch: large enough that many small runs share part files
+/// (readers pay per file), small enough that batches balance across threads and an
+/// interruption loses little.
+const BATCH_COST: u64 = 4_000_000;
+
+/// Set to stop after the runs under way (Ctrl-C, or --fail-fast after a failure).
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Which share of the plan this process runs: shard `index` of `count` (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+}
 
 /// What the caller chose for a run.
 #[derive(Debug, Clone)]
@@ -24,42 +42,91 @@ pub struct RunOptions {
     pub out: PathBuf,
     pub threads: usize,
     pub force: bool,
+    pub resume: bool,
+    pub shard: Shard,
+    pub fail_fast: bool,
+    pub progress: bool,
     /// The experiment file's text and path, copied into the dataset.
     pub experiment_text: String,
     pub experiment_path: PathBuf,
     pub command_line: Vec<String>,
 }
 
-/// What came out of a run of the whole plan.
+/// What a call of [`run`] did.
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub out: PathBuf,
-    pub results: Vec<RunResult>,
+    /// Runs this process executed, with their records.
+    pub ran: Vec<RunRecord>,
+    /// Runs committed in the dataset, over all processes, and the plan's total.
+    pub committed: usize,
+    pub total: usize,
+    /// Whether the dataset is complete (`_SUCCESS` written).
+    pub complete: bool,
+    /// Whether this process stopped early (Ctrl-C or --fail-fast).
+    pub stopped: bool,
+    /// Failed runs in the whole dataset (when complete) or among `ran`.
+    pub failed: Vec<RunRecord>,
     pub wall_s: f64,
 }
 
-impl Summary {
-    pub fn failed(&self) -> impl Iterator<Item = (usize, &RunResult)> {
-        self.results.iter().enumerate().filter(|(_, r)| !r.ok)
-    }
+/// Relative cost of a run: neuron-steps weighted by the method's work per step, plus
+/// the trace rows it writes.
+pub fn cost(r: &RunSpec) -> u64 {
+    let per_step = match r.method {
+        Method::Rk4 => 4,
+        Method::Euler | Method::Exact => 1,
+    };
+    let samples = if r.record.any() {
+        r.steps / u64::from(r.record.every) * r.record.neurons.len() as u64
+    } else {
+        0
+    };
+    r.steps * u64::from(r.neurons) * per_step + samples
 }
 
-/// Contiguous runs, in plan order, sharing part files.
-fn batches(runs: &[RunSpec]) -> Vec<&[RunSpec]> {
+/// The runs of one shard: longest-processing-time-first assignment of the plan's
+/// runs to `shard.count` shards (ties to the lowest shard, then run id), so runs of
+/// different cost spread evenly. Deterministic: every shard computes the same split.
+pub fn shard_runs(plan: &Plan, shard: Shard) -> Vec<usize> {
+    if shard.count <= 1 {
+        return (0..plan.runs.len()).collect();
+    }
+    let mut order: Vec<usize> = (0..plan.runs.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(cost(&plan.runs[i])), i));
+    let mut load = vec![0u64; shard.count as usize];
+    let mut mine = Vec::new();
+    for i in order {
+        let (s, _) = load
+            .iter()
+            .enumerate()
+            .min_by_key(|(s, l)| (**l, *s))
+            .expect("at least one shard");
+        load[s] += cost(&plan.runs[i]).max(1);
+        if s as u32 == shard.index {
+            mine.push(i);
+        }
+    }
+    mine.sort_unstable();
+    mine
+}
+
+/// Runs in plan order, cut into batches of about BATCH_COST.
+fn batches(runs: &[usize], plan: &Plan) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
-    let mut start = 0;
+    let mut current = Vec::new();
     let mut load = 0u64;
-    for (i, r) in runs.iter().enumerate() {
-        let cost = r.steps * u64::from(r.neurons);
-        if i > start && load + cost > BATCH_NEURON_STEPS {
-            out.push(&runs[start..i]);
-            start = i;
+    for &i in runs {
+        let c = cost(&plan.runs[i]);
+        if !current.is_empty() && load + c > BATCH_COST {
+            out.push(std::mem::take(&mut current));
             load = 0;
         }
-        load += cost;
+        load += c;
+        current.push(i);
     }
-    if start < runs.len() {
-        out.push(&runs[start..]);
+    if !current.is_empty() {
+        out.push(current);
     }
     out
 }
@@ -73,101 +140,265 @@ fn trace_columns(plan: &Plan) -> Option<TraceColumns> {
     })
 }
 
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    neuron_steps: AtomicU64,
+}
+
+impl Progress {
+    fn new(len: usize, visible: bool) -> Progress {
+        let bar = if visible {
+            let b = ProgressBar::new(len as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}, ETA {eta}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        Progress {
+            bar,
+            started: Instant::now(),
+            neuron_steps: AtomicU64::new(0),
+        }
+    }
+
+    fn done(&self, spec: &RunSpec) {
+        let total = self
+            .neuron_steps
+            .fetch_add(spec.steps * u64::from(spec.neurons), Ordering::Relaxed);
+        let rate = total as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        self.bar.set_message(format!("{rate:.3e} neuron-steps/s"));
+        self.bar.inc(1);
+    }
+}
+
 fn run_batch(
     dataset: &Dataset,
-    index: usize,
-    batch: &[RunSpec],
+    plan: &Plan,
+    runs: &[usize],
+    opts: &RunOptions,
     traces: Option<TraceColumns>,
-) -> Result<Vec<RunResult>, StoreError> {
+    progress: &Progress,
+) -> Result<Vec<RunRecord>, StoreError> {
+    let first = plan.runs[runs[0]].run_id;
+    let last = plan.runs[runs[runs.len() - 1]].run_id;
+    let batch = store::batch_name(opts.shard.index, first, last);
+    dataset.stage(&batch)?;
+    let mut tables = vec!["spikes".to_string()];
     let mut parts = PartWriters {
-        spikes: SpikeWriter::create(&dataset.part_path("spikes", index))?,
+        spikes: SpikeWriter::create(&dataset.staged_part(&batch, "spikes"))?,
         traces: match traces {
-            Some(c) => Some(TraceWriter::create(&dataset.part_path("traces", index), c)?),
+            Some(c) => {
+                tables.push("traces".into());
+                Some(TraceWriter::create(
+                    &dataset.staged_part(&batch, "traces"),
+                    c,
+                )?)
+            }
             None => None,
         },
     };
-    let mut results = Vec::with_capacity(batch.len());
-    for spec in batch {
+    let mut records = Vec::with_capacity(runs.len());
+    for &i in runs {
+        if STOP.load(Ordering::SeqCst) {
+            break;
+        }
+        let spec = &plan.runs[i];
         let started = Instant::now();
         let outcome = engine::simulate(spec, &mut parts.for_run(spec.run_id));
         let wall_s = started.elapsed().as_secs_f64();
-        results.push(match outcome {
-            Ok(o) => RunResult {
-                ok: true,
-                error: None,
-                n_spikes: o.n_spikes,
-                wall_s,
-            },
-            Err(EngineError::Sink(e)) => return Err(StoreError::Parquet(e.to_string())),
-            Err(e) => RunResult {
-                ok: false,
-                error: Some(format!("run {} ({}): {e}", spec.run_id, spec.label)),
-                n_spikes: 0,
-                wall_s,
-            },
+        let (ok, error, n_spikes) = match outcome {
+            Ok(o) => (true, None, o.n_spikes),
+            Err(EngineError::Sink(e)) => {
+                dataset.discard(&batch)?;
+                return Err(StoreError::Parquet(e.to_string()));
+            }
+            Err(e) => (
+                false,
+                Some(format!("run {} ({}): {e}", spec.run_id, spec.label)),
+                0,
+            ),
+        };
+        if !ok && opts.fail_fast {
+            STOP.store(true, Ordering::SeqCst);
+        }
+        records.push(RunRecord {
+            run_id: spec.run_id,
+            run_key: spec.key.clone(),
+            ok,
+            error,
+            n_spikes,
+            wall_s,
         });
+        progress.done(spec);
+    }
+    if records.is_empty() {
+        dataset.discard(&batch)?;
+        return Ok(records);
     }
     parts.commit()?;
-    Ok(results)
+    dataset.commit(&Manifest {
+        batch,
+        shard: opts.shard.index,
+        shards: opts.shard.count,
+        tables,
+        runs: records.clone(),
+    })?;
+    Ok(records)
 }
 
-/// Run every run of the plan into a new dataset at `opts.out`.
+/// Run this process's share of the plan into the dataset at `opts.out`, and finish
+/// the dataset if that completes it.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, StoreError> {
-    let start_utc = provenance::now_utc();
     let started = Instant::now();
-    let dataset = Dataset::create(&opts.out, opts.force)?;
-    write_atomic(
-        &dataset.root.join("experiment.yaml"),
-        opts.experiment_text.as_bytes(),
-    )?;
-    let traces = trace_columns(plan);
-    if traces.is_none() {
-        let dir = dataset.root.join("traces");
-        std::fs::remove_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
+    let meta = Meta {
+        format: 1,
+        name: plan.name.clone(),
+        config_sha256: provenance::sha256_hex(opts.experiment_text.as_bytes()),
+        runs: plan.runs.len(),
+        created_utc: provenance::now_utc(),
+    };
+    let mode = OpenMode {
+        force: opts.force,
+        // Shards of one sweep share a dataset: each joins what the first created.
+        resume: opts.resume || opts.shard.count > 1,
+    };
+    let dataset = Dataset::open(&opts.out, meta, &opts.experiment_text, mode)?;
+    if dataset.meta.runs != plan.runs.len() {
+        return Err(StoreError::Changed(opts.out.clone()));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| StoreError::Parquet(format!("thread pool: {e}")))?;
-    let groups = batches(&plan.runs);
-    let per_batch: Vec<Result<Vec<RunResult>, StoreError>> = pool.install(|| {
-        groups
-            .par_iter()
-            .enumerate()
-            .map(|(i, b)| run_batch(&dataset, i, b, traces))
-            .collect()
-    });
-    let mut results = Vec::with_capacity(plan.runs.len());
-    for r in per_batch {
-        results.extend(r?);
+    let mut summary = Summary {
+        out: dataset.root.clone(),
+        ran: Vec::new(),
+        committed: 0,
+        total: plan.runs.len(),
+        complete: dataset.is_complete(),
+        stopped: false,
+        failed: Vec::new(),
+        wall_s: 0.0,
+    };
+    if !summary.complete {
+        dataset.recover(opts.shard.index)?;
+        let done: HashSet<u32> = dataset.records()?.iter().map(|r| r.run_id).collect();
+        let todo: Vec<usize> = shard_runs(plan, opts.shard)
+            .into_iter()
+            .filter(|&i| !done.contains(&plan.runs[i].run_id))
+            .collect();
+        let groups = batches(&todo, plan);
+        let traces = trace_columns(plan);
+        let progress = Progress::new(todo.len(), opts.progress);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+            .map_err(|e| StoreError::Parquet(format!("thread pool: {e}")))?;
+        let per_batch: Vec<Result<Vec<RunRecord>, StoreError>> = pool.install(|| {
+            groups
+                .par_iter()
+                .map(|b| run_batch(&dataset, plan, b, opts, traces, &progress))
+                .collect()
+        });
+        progress.bar.finish_and_clear();
+        for r in per_batch {
+            summary.ran.extend(r?);
+        }
+        summary.stopped = summary.ran.len() < todo.len();
+        summary.complete = finalize(&dataset, plan, opts)?;
     }
-    runs::write(&dataset.root.join("runs.parquet"), plan, &results)?;
-    let failed = results.iter().filter(|r| !r.ok).count();
+    let records = dataset.records()?;
+    summary.committed = records.len();
+    summary.failed = if summary.complete {
+        records.into_iter().filter(|r| !r.ok).collect()
+    } else {
+        summary.ran.iter().filter(|r| !r.ok).cloned().collect()
+    };
+    summary.wall_s = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Write runs.parquet, provenance.json and `_SUCCESS` once every run is committed;
+/// returns whether the dataset is complete. Safe to call from several shards.
+fn finalize(dataset: &Dataset, plan: &Plan, opts: &RunOptions) -> Result<bool, StoreError> {
+    let manifests = dataset.manifests()?;
+    let mut records: Vec<Option<RunRecord>> = vec![None; plan.runs.len()];
+    for r in manifests.iter().flat_map(|m| m.runs.iter()) {
+        if let Some(slot) = records.get_mut(r.run_id as usize) {
+            *slot = Some(r.clone());
+        }
+    }
+    let Some(records) = records.into_iter().collect::<Option<Vec<RunRecord>>>() else {
+        return Ok(false);
+    };
+    runs::write(&dataset.root.join("runs.parquet"), plan, &records)?;
     Provenance {
         neurodyn_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: env!("NEURODYN_GIT_COMMIT").into(),
         git_dirty: env!("NEURODYN_GIT_DIRTY").into(),
         command_line: opts.command_line.clone(),
         experiment_file: opts.experiment_path.display().to_string(),
-        config_sha256: provenance::sha256_hex(opts.experiment_text.as_bytes()),
+        config_sha256: dataset.meta.config_sha256.clone(),
         host: provenance::host(),
         threads: opts.threads,
-        start_utc,
+        shards: manifests.iter().map(|m| m.shards).max().unwrap_or(1),
+        start_utc: dataset.meta.created_utc.clone(),
         end_utc: provenance::now_utc(),
-        runs: results.len(),
-        failed_runs: failed,
+        runs: records.len(),
+        failed_runs: records.iter().filter(|r| !r.ok).count(),
+        peak_rss_mb: provenance::peak_rss_mb(),
         rng_stack: provenance::rng_stack(),
     }
     .write(&dataset.root)?;
     dataset.finish()?;
-    Ok(Summary {
-        out: dataset.root.clone(),
-        results,
-        wall_s: started.elapsed().as_secs_f64(),
-    })
+    Ok(true)
 }
 
 /// The default output folder of an experiment: results/<name>.
 pub fn default_out(name: &str) -> PathBuf {
     Path::new("results").join(name)
+}
+
+/// Progress of one shard, for `neurodyn status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardStatus {
+    pub shard: Shard,
+    pub planned: usize,
+    pub done: usize,
+    pub failed: usize,
+}
+
+/// Committed, failed and missing runs per shard of a dataset. The shard count is the
+/// one the dataset was written with (or `shards` when nothing is committed yet).
+pub fn status(
+    dataset: &Dataset,
+    plan: &Plan,
+    shards: Option<u32>,
+) -> Result<Vec<ShardStatus>, StoreError> {
+    let manifests = dataset.manifests()?;
+    let count = shards
+        .or_else(|| manifests.iter().map(|m| m.shards).max())
+        .unwrap_or(1)
+        .max(1);
+    let records: std::collections::HashMap<u32, bool> = manifests
+        .iter()
+        .flat_map(|m| m.runs.iter().map(|r| (r.run_id, r.ok)))
+        .collect();
+    Ok((0..count)
+        .map(|index| {
+            let shard = Shard { index, count };
+            let mine = shard_runs(plan, shard);
+            let done: Vec<bool> = mine
+                .iter()
+                .filter_map(|&i| records.get(&plan.runs[i].run_id).copied())
+                .collect();
+            ShardStatus {
+                shard,
+                planned: mine.len(),
+                done: done.len(),
+                failed: done.iter().filter(|ok| !**ok).count(),
+            }
+        })
+        .collect())
 }

@@ -248,8 +248,8 @@ fn parse_angle(text: &str, number: &str, unit: &str) -> Result<f64, UnitError> {
 }
 
 /// "25 pA*sqrt(ms)", "25 pA·√ms" or "25 pA sqrt(ms)": a current unit times the square
-/// root of a time unit.
-fn parse_noise(text: &str, number: &str, unit: &str) -> Result<f64, UnitError> {
+/// root of a time unit. Returns the decimal shifts of the current and the time unit.
+fn noise_shifts(text: &str, unit: &str) -> Result<(i32, i32), UnitError> {
     if unit.is_empty() {
         return Err(UnitError::MissingUnit {
             text: text.into(),
@@ -290,9 +290,115 @@ fn parse_noise(text: &str, number: &str, unit: &str) -> Result<f64, UnitError> {
             expected: Dim::NoiseIntensity.describe(),
         });
     }
+    Ok((cshift, tshift))
+}
+
+fn parse_noise(text: &str, number: &str, unit: &str) -> Result<f64, UnitError> {
+    let (cshift, tshift) = noise_shifts(text, unit)?;
     let value =
         shifted(number, cshift).ok_or_else(|| UnitError::NotANumber { text: text.into() })?;
     Ok(value * 10f64.powi(tshift).sqrt())
+}
+
+/// An exact decimal number: mantissa × 10^exp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decimal {
+    pub mantissa: i128,
+    pub exp: i32,
+}
+
+impl Decimal {
+    /// Parse "-70.6", "1e-3" or "2.5E2" without rounding.
+    pub fn parse(number: &str) -> Option<Decimal> {
+        let (mant, exp) = match number.find(['e', 'E']) {
+            Some(i) => (&number[..i], number[i + 1..].parse::<i32>().ok()?),
+            None => (number, 0),
+        };
+        let (neg, digits) = match mant.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, mant.strip_prefix('+').unwrap_or(mant)),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if int.is_empty() && frac.is_empty()
+            || !(int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()))
+        {
+            return None;
+        }
+        let all: String = format!("{int}{frac}");
+        let trimmed = all.trim_start_matches('0');
+        if trimmed.len() > 30 {
+            return None;
+        }
+        let m: i128 = if trimmed.is_empty() {
+            0
+        } else {
+            trimmed.parse().ok()?
+        };
+        Some(Decimal {
+            mantissa: if neg { -m } else { m },
+            exp: exp.checked_sub(i32::try_from(frac.len()).ok()?)?,
+        })
+    }
+
+    /// Mantissas of `self` and `other` on a common exponent.
+    pub fn align(self, other: Decimal) -> Option<(i128, i128, i32)> {
+        let e = self.exp.min(other.exp);
+        let scale = |d: Decimal| -> Option<i128> {
+            let k = u32::try_from(d.exp - e).ok()?;
+            d.mantissa.checked_mul(10i128.checked_pow(k)?)
+        };
+        Some((scale(self)?, scale(other)?, e))
+    }
+
+    /// numerator / denominator × 10^exp as the nearest f64, via a decimal string of 30
+    /// significant digits (exact when the quotient is a terminating decimal).
+    pub fn ratio_to_f64(numerator: i128, denominator: i128, exp: i32) -> f64 {
+        let neg = (numerator < 0) != (denominator < 0) && numerator != 0;
+        let (n, d) = (numerator.unsigned_abs(), denominator.unsigned_abs());
+        let mut digits = (n / d).to_string();
+        let mut r = n % d;
+        let mut frac = String::new();
+        while r != 0 && digits.len() + frac.len() < 40 {
+            r *= 10;
+            frac.push(char::from(b'0' + (r / d) as u8));
+            r %= d;
+        }
+        if !frac.is_empty() {
+            digits = format!("{digits}.{frac}");
+        }
+        let text = format!("{}{digits}e{exp}", if neg { "-" } else { "" });
+        text.parse().unwrap_or(f64::NAN)
+    }
+}
+
+/// A quantity as an exact decimal in engine units, and its dimension (None for a bare
+/// number). Used for ranges, so that generated values carry no float residue.
+pub fn decimal(text: &str) -> Result<(Decimal, Option<Dim>), UnitError> {
+    let (number, unit) = split(text);
+    let d = Decimal::parse(number).ok_or_else(|| UnitError::NotANumber { text: text.into() })?;
+    if unit.is_empty() {
+        return Ok((d, None));
+    }
+    let (dim, shift) = match lookup(unit) {
+        Some((dim, shift)) => (dim, shift),
+        None => {
+            let (c, t) = noise_shifts(text, unit)?;
+            if t % 2 != 0 {
+                return Err(UnitError::UnknownUnit {
+                    text: text.into(),
+                    unit: format!("{unit} (ranges need the time under the root in ms, us or ns)"),
+                });
+            }
+            (Dim::NoiseIntensity, c + t / 2)
+        }
+    };
+    Ok((
+        Decimal {
+            mantissa: d.mantissa,
+            exp: d.exp + shift,
+        },
+        Some(dim),
+    ))
 }
 
 /// Write a value in the engine unit back as text that `parse` reads to the same f64.
@@ -372,6 +478,48 @@ mod tests {
             parse("5 pA", Dim::NoiseIntensity),
             Err(UnitError::WrongDimension { .. })
         ));
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        let (d, dim) = decimal("0.5 nA").unwrap();
+        assert_eq!(
+            (d, dim),
+            (
+                Decimal {
+                    mantissa: 5,
+                    exp: 2
+                },
+                Some(Dim::Current)
+            )
+        );
+        assert_eq!(
+            decimal("-70.6 mV").unwrap().0,
+            Decimal {
+                mantissa: -706,
+                exp: -1
+            }
+        );
+        assert_eq!(
+            decimal("25 nA*sqrt(ms)").unwrap().0,
+            Decimal {
+                mantissa: 25,
+                exp: 3
+            }
+        );
+        assert_eq!(
+            decimal("3").unwrap(),
+            (
+                Decimal {
+                    mantissa: 3,
+                    exp: 0
+                },
+                None
+            )
+        );
+        assert_eq!(Decimal::ratio_to_f64(3, 10, 0), 0.3);
+        assert_eq!(Decimal::ratio_to_f64(1, 3, 0), 1.0 / 3.0);
+        assert_eq!(Decimal::ratio_to_f64(-7, 2, 1), -35.0);
     }
 
     #[test]

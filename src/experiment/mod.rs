@@ -1,6 +1,7 @@
 //! Experiments: the YAML file (`raw`), the one `load` function that reads it, and the
 //! `plan` that turns it into validated RunSpecs (`spec`).
 
+pub mod grid;
 pub mod plan;
 pub mod raw;
 pub mod spec;
@@ -124,7 +125,9 @@ fn yaml_error(e: &serde_saphyr::Error, text: &str) -> InputError {
             ))
             .hint("flatten the structure; see experiments/ for the schema"),
             BudgetBreach::Documents { .. } => many_documents(),
-            _ => alias_bomb(),
+            BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => alias_bomb(),
+            _ => InputError::new("the YAML is far larger than an experiment needs")
+                .hint("sweeps belong in ranges such as {linspace: [from, to, n]}, not long lists"),
         },
         E::AliasReplayCounterOverflow { .. }
         | E::AliasReplayLimitExceeded { .. }
@@ -178,4 +181,30 @@ fn key_at(text: &str, at: Option<Location>) -> Option<(String, String)> {
         .trim()
         .to_string();
     (!key.is_empty()).then_some((key, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_documents_hit_the_budget() {
+        let values = vec!["1 pA"; 300_000].join(", ");
+        let text = format!(
+            "name: t\nduration: 1 ms\ndt: 0.1 ms\nmodel: {{type: lif}}\ngrid: {{input.amplitude: [{values}]}}\n"
+        );
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("far larger"), "{}", e.message);
+    }
+
+    #[test]
+    fn aliases_are_budgeted() {
+        // 20,000 aliases of one scalar: cheap each, but past the alias budget.
+        let aliases = vec!["*a"; 20_000].join(", ");
+        let text = format!(
+            "name: t\nduration: 1 ms\ndt: 0.1 ms\nmodel: {{type: lif, C: &a 200 pF}}\ngrid: {{model.C: [{aliases}]}}\n"
+        );
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("aliases"), "{}", e.message);
+    }
 }

@@ -2,6 +2,7 @@
 //! the rules of DESIGN §3–5, keyed and seeded — all before any run starts. Variants
 //! are a union of overrides of the base; each is repeated `replicates` times.
 
+use super::grid::{self, AxesRaw, Axis, Group};
 use super::raw::{
     ExperimentRaw, InitRaw, InitialRaw, InputRaw, ModelRaw, NeuronsRaw, Scalar, StimulusKind,
     StimulusRaw, VariantRaw, Q,
@@ -29,6 +30,8 @@ pub struct Plan {
     pub indexed_inputs: bool,
     /// Problems that do not stop the plan (e.g. a coarse dt), each once.
     pub warnings: Vec<InputError>,
+    /// The sweep's axes with their sizes, as "scope.path: n".
+    pub axes: Vec<String>,
 }
 
 impl Plan {
@@ -133,18 +136,348 @@ pub fn plan(raw: &ExperimentRaw) -> Result<Plan, InputError> {
     plan_with_cap(raw, DEFAULT_MAX_RUNS)
 }
 
-/// [`plan`] with an explicit cap on the number of runs.
-pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputError> {
-    for (key, axis) in [("grid", &raw.grid), ("zip", &raw.zip)] {
-        if let Some(a) = axis {
-            return Err(
-                InputError::new("grid expansion is not available in this version")
-                    .key(key)
-                    .at(loc(a))
-                    .hint("list the runs under 'variants:' for now"),
-            );
+/// A value with the dotted path it was set under (for error messages) and the layer
+/// that set it: 0 base, 1 variant, 2 base grid, 3 variant grid.
+#[derive(Clone, Debug)]
+struct Set<T> {
+    value: T,
+    path: String,
+    layer: u8,
+}
+
+/// One run's raw settings after variants and grid points were applied.
+#[derive(Clone, Debug)]
+struct RunRaw {
+    duration: Set<Q>,
+    dt: Set<Q>,
+    method: Option<Set<Spanned<String>>>,
+    neurons: Option<Set<Q>>,
+    model_type: Option<Set<Spanned<String>>>,
+    model: Vec<(&'static str, Set<Q>)>,
+    input: Option<Set<InputRaw>>,
+    initial_v: Option<Set<InitRaw>>,
+    initial_w: Option<Set<InitRaw>>,
+}
+
+fn set<T>(value: T, path: &str, layer: u8) -> Set<T> {
+    Set {
+        value,
+        path: path.to_string(),
+        layer,
+    }
+}
+
+impl RunRaw {
+    fn base(raw: &ExperimentRaw) -> RunRaw {
+        let mut run = RunRaw {
+            duration: set(raw.duration.clone(), "duration", 0),
+            dt: set(raw.dt.clone(), "dt", 0),
+            method: raw.method.clone().map(|m| set(m, "method", 0)),
+            neurons: raw.neurons.clone().map(|n| set(n, "neurons", 0)),
+            model_type: None,
+            model: Vec::new(),
+            input: raw.input.as_ref().map(|i| set(i.value.clone(), "input", 0)),
+            initial_v: None,
+            initial_w: None,
+        };
+        if let Some(m) = &raw.model {
+            run.overlay_model(&m.value, "", 0);
+        }
+        if let Some(i) = &raw.initial {
+            run.overlay_initial(i, "", 0);
+        }
+        run
+    }
+
+    fn overlay_model(&mut self, m: &ModelRaw, prefix: &str, layer: u8) {
+        if let Some(k) = &m.kind {
+            self.model_type = Some(Set {
+                value: k.clone(),
+                path: format!("{prefix}model.type"),
+                layer,
+            });
+        }
+        for (key, q) in m.entries() {
+            self.set_model(key, q.clone(), format!("{prefix}model.{key}"), layer);
         }
     }
+
+    fn set_model(&mut self, key: &'static str, q: Q, path: String, layer: u8) {
+        self.model.retain(|(k, _)| *k != key);
+        self.model.push((
+            key,
+            Set {
+                value: q,
+                path,
+                layer,
+            },
+        ));
+    }
+
+    fn overlay_initial(&mut self, i: &InitialRaw, prefix: &str, layer: u8) {
+        if let Some(v) = &i.v {
+            self.initial_v = Some(Set {
+                value: v.clone(),
+                path: format!("{prefix}initial.V"),
+                layer,
+            });
+        }
+        if let Some(w) = &i.w {
+            self.initial_w = Some(Set {
+                value: w.clone(),
+                path: format!("{prefix}initial.w"),
+                layer,
+            });
+        }
+    }
+
+    fn overlay_variant(&mut self, v: &VariantRaw, prefix: &str) {
+        if let Some(m) = &v.model {
+            self.overlay_model(&m.value, prefix, 1);
+        }
+        if let Some(i) = &v.input {
+            self.input = Some(Set {
+                value: i.value.clone(),
+                path: format!("{prefix}input"),
+                layer: 1,
+            });
+        }
+        if let Some(i) = &v.initial {
+            self.overlay_initial(i, prefix, 1);
+        }
+        if let Some(m) = &v.method {
+            self.method = Some(Set {
+                value: m.clone(),
+                path: format!("{prefix}method"),
+                layer: 1,
+            });
+        }
+    }
+
+    /// Apply one grid value at its dotted path.
+    fn apply(&mut self, axis: &Axis, value: &Q, layer: u8) -> Result<(), InputError> {
+        let path = format!("{}.{}", axis.scope, axis.path);
+        let text = |q: &Q| Spanned {
+            value: q.value.to_string(),
+            referenced: q.referenced,
+            defined: q.defined,
+        };
+        let p = axis.path.as_str();
+        match p {
+            "duration" => self.duration = set(value.clone(), &path, layer),
+            "dt" => self.dt = set(value.clone(), &path, layer),
+            "neurons" => self.neurons = Some(set(value.clone(), &path, layer)),
+            "method" => self.method = Some(set(text(value), &path, layer)),
+            "model.type" => self.model_type = Some(set(text(value), &path, layer)),
+            "initial.V" => self.initial_v = Some(set(InitRaw::Fixed(value.clone()), &path, layer)),
+            "initial.w" => self.initial_w = Some(set(InitRaw::Fixed(value.clone()), &path, layer)),
+            _ => {
+                if let Some(key) = p.strip_prefix("model.") {
+                    match model::ALL_KEYS.iter().find(|k| **k == key) {
+                        Some(k) => self.set_model(k, value.clone(), path, layer),
+                        None => return Err(unknown_path(axis, value)),
+                    }
+                } else if p.starts_with("input") {
+                    self.apply_input(axis, value, &path, layer)?;
+                } else {
+                    return Err(unknown_path(axis, value));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_input(
+        &mut self,
+        axis: &Axis,
+        value: &Q,
+        path: &str,
+        layer: u8,
+    ) -> Result<(), InputError> {
+        let p = axis.path.as_str();
+        let (index, key) = match p.strip_prefix("input.") {
+            Some(key) => (None, key),
+            None => {
+                let rest = p
+                    .strip_prefix("input[")
+                    .ok_or_else(|| unknown_path(axis, value))?;
+                let (i, key) = rest
+                    .split_once("].")
+                    .ok_or_else(|| unknown_path(axis, value))?;
+                (
+                    Some(i.parse::<usize>().map_err(|_| unknown_path(axis, value))?),
+                    key,
+                )
+            }
+        };
+        let Some(input) = self.input.as_mut() else {
+            return Err(
+                InputError::new("the grid sets an input, but the run has no input")
+                    .key(path.to_string())
+                    .at(loc(value))
+                    .hint("add 'input:' to the experiment or the variant"),
+            );
+        };
+        let count = input.value.0.len();
+        let k = match index {
+            Some(k) if k < count => k,
+            None if count == 1 => 0,
+            _ => {
+                return Err(InputError::new(format!(
+                    "the run's input has {count} stimuli; name one as input[0] to input[{}]",
+                    count.saturating_sub(1)
+                ))
+                .key(path.to_string())
+                .at(loc(value))
+                .hint("with several stimuli, write e.g. input[0].amplitude"))
+            }
+        };
+        let stimulus = &mut input.value.0[k];
+        let ok = if key == "type" {
+            stimulus.kind = Spanned {
+                value: value.value.to_string(),
+                referenced: value.referenced,
+                defined: value.defined,
+            };
+            true
+        } else {
+            stimulus.set(key, value.clone())
+        };
+        if !ok {
+            return Err(unknown_path(axis, value));
+        }
+        input.layer = layer;
+        Ok(())
+    }
+}
+
+/// The paths a grid axis may sweep.
+const SWEEPABLE: &[&str] = &[
+    "duration",
+    "dt",
+    "neurons",
+    "method",
+    "model.type",
+    "model.C",
+    "model.g_L",
+    "model.tau_m",
+    "model.R",
+    "model.E_L",
+    "model.V_th",
+    "model.V_T",
+    "model.Delta_T",
+    "model.V_peak",
+    "model.V_reset",
+    "model.t_ref",
+    "model.a",
+    "model.b",
+    "model.tau_w",
+    "initial.V",
+    "initial.w",
+    "input.amplitude",
+    "input.start",
+    "input.stop",
+    "input.offset",
+    "input.frequency",
+    "input.phase",
+    "input.mean",
+    "input.sigma",
+    "input.tau",
+    "input.from",
+    "input.to",
+    "input.width",
+    "input.period",
+    "input.type",
+];
+
+fn unknown_path(axis: &Axis, value: &Q) -> InputError {
+    let e = InputError::new(format!(
+        "'{}' is not a parameter that can be swept",
+        axis.path
+    ))
+    .key(format!("{}.{}", axis.scope, axis.path))
+    .at(loc(value));
+    match did_you_mean(&axis.path, SWEEPABLE) {
+        Some(m) => e.hint(format!("did you mean '{m}'?")),
+        None => e.hint("sweepable: model.<parameter>, input.<key> or input[k].<key>, initial.V, initial.w, duration, dt, neurons, method"),
+    }
+}
+
+/// The axes of a scope (`grid`, `zip[k]`), expanded, as groups that advance together.
+fn groups(
+    grid: Option<&Spanned<AxesRaw>>,
+    zip: Option<&Vec<Spanned<AxesRaw>>>,
+    prefix: &str,
+) -> Result<Vec<Group>, InputError> {
+    let mut out = Vec::new();
+    for (path, axis) in grid.map(|g| g.value.0.as_slice()).unwrap_or(&[]) {
+        let scope = format!("{prefix}grid");
+        let values = grid::expand(axis, &format!("{scope}.{path}"))?;
+        out.push(Group {
+            axes: vec![Axis {
+                path: path.clone(),
+                scope,
+                values,
+            }],
+        });
+    }
+    for (z, group) in zip.map(|v| v.as_slice()).unwrap_or(&[]).iter().enumerate() {
+        let scope = format!("{prefix}zip[{z}]");
+        let mut axes: Vec<Axis> = Vec::new();
+        for (path, axis) in &group.value.0 {
+            let values = grid::expand(axis, &format!("{scope}.{path}"))?;
+            if let Some(first) = axes.first() {
+                if first.values.len() != values.len() {
+                    return Err(InputError::new(format!(
+                        "zipped axes must have equal lengths: {} has {}, {} has {}",
+                        first.path,
+                        first.values.len(),
+                        path,
+                        values.len()
+                    ))
+                    .key(scope.clone())
+                    .at(loc(group))
+                    .hint("give every axis of a zip group the same number of values"));
+                }
+            }
+            axes.push(Axis {
+                path: path.clone(),
+                scope: scope.clone(),
+                values,
+            });
+        }
+        if !axes.is_empty() {
+            out.push(Group { axes });
+        }
+    }
+    Ok(out)
+}
+
+/// Runs of a scope before expansion: the product of its axis lengths.
+fn scope_size(
+    grid: Option<&Spanned<AxesRaw>>,
+    zip: Option<&Vec<Spanned<AxesRaw>>>,
+    prefix: &str,
+    sizes: &mut Vec<String>,
+) -> Result<u64, InputError> {
+    let mut total: u64 = 1;
+    for (path, axis) in grid.map(|g| g.value.0.as_slice()).unwrap_or(&[]) {
+        let n = grid::axis_len(axis, &format!("{prefix}grid.{path}"))?;
+        sizes.push(format!("{prefix}grid.{path}: {n}"));
+        total = total.saturating_mul(n);
+    }
+    for (z, group) in zip.map(|v| v.as_slice()).unwrap_or(&[]).iter().enumerate() {
+        if let Some((path, axis)) = group.value.0.first() {
+            let n = grid::axis_len(axis, &format!("{prefix}zip[{z}].{path}"))?;
+            sizes.push(format!("{prefix}zip[{z}]: {n}"));
+            total = total.saturating_mul(n);
+        }
+    }
+    Ok(total)
+}
+
+/// [`plan`] with an explicit cap on the number of runs.
+pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputError> {
     let name = raw.name.value.clone();
     let name_ok = !name.is_empty()
         && name
@@ -158,45 +491,11 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
         .at(loc(&raw.name))
         .hint("use only letters, digits, '_' and '-'"));
     }
-    let duration = quantity(&raw.duration, Dim::Time, "duration")?;
-    let dt = quantity(&raw.dt, Dim::Time, "dt")?;
-    positive(duration, "duration", loc(&raw.duration), "ms")?;
-    positive(dt, "dt", loc(&raw.dt), "ms")?;
-    let base_method = match &raw.method {
-        Some(m) => Some((method(m, "method")?, "method", loc(m))),
-        None => None,
-    };
-    let steps_f = (duration / dt).round();
-    if (steps_f * dt - duration).abs() > 1e-9 * duration || steps_f < 1.0 {
-        return Err(InputError::new(format!(
-            "duration {duration} ms is not a whole number of steps of dt {dt} ms"
-        ))
-        .key("duration")
-        .at(loc(&raw.duration))
-        .hint("choose a duration that is a multiple of dt"));
-    }
-    let steps = steps_f as u64;
-    let neurons = match &raw.neurons {
-        Some(n) => count(n, "neurons", 1)?,
-        None => 1,
-    };
     let replicates = match &raw.replicates {
         Some(r) => count(r, "replicates", 1)?,
         None => 1,
     };
-    let variant_count = raw.variants.as_ref().map_or(1, |v| v.value.len().max(1)) as u64;
-    let total = variant_count * u64::from(replicates);
-    if total > max_runs {
-        return Err(InputError::new(format!(
-            "the plan has {total} runs ({variant_count} variants x {replicates} replicates), more than the cap of {max_runs}"
-        ))
-        .key("replicates")
-        .at(raw.replicates.as_ref().and_then(loc))
-        .hint("reduce the number of variants or replicates"));
-    }
-    let window = resolve_window(raw, duration)?;
     let seed = raw.seed.as_ref().map_or(0, |s| s.value);
-
     let variants: &[Spanned<VariantRaw>] = raw.variants.as_ref().map_or(&[], |v| &v.value);
     if let Some(v) = raw.variants.as_ref().filter(|v| v.value.is_empty()) {
         return Err(InputError::new("variants is an empty list")
@@ -204,102 +503,228 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
             .at(loc(v))
             .hint("list at least one variant, or remove the key for a single run"));
     }
-    let mut resolved = Vec::new();
+
+    // Count before expanding, so an oversized sweep fails at once with its axis sizes.
+    let mut sizes = Vec::new();
+    let base_size = scope_size(raw.grid.as_ref(), raw.zip.as_ref(), "", &mut sizes)?;
+    let mut total: u64 = 0;
+    for (i, v) in variants.iter().enumerate() {
+        let n = scope_size(
+            v.value.grid.as_ref(),
+            v.value.zip.as_ref(),
+            &format!("variants[{i}]."),
+            &mut sizes,
+        )?;
+        total = total.saturating_add(base_size.saturating_mul(n));
+    }
+    if variants.is_empty() {
+        total = base_size;
+    }
+    let total = total.saturating_mul(u64::from(replicates));
+    if total > max_runs {
+        let variant_note = if variants.is_empty() {
+            String::new()
+        } else {
+            format!(", {} variants", variants.len())
+        };
+        return Err(InputError::new(format!(
+            "the plan has {total} runs ({}{variant_note}, {replicates} replicates), more than the cap of {max_runs}",
+            if sizes.is_empty() { "no axes".to_string() } else { sizes.join(" x ") }
+        ))
+        .key(if raw.grid.is_some() { "grid" } else { "replicates" })
+        .at(raw.grid.as_ref().and_then(loc).or(raw.replicates.as_ref().and_then(loc)))
+        .hint("reduce the axes, variants or replicates, or raise the cap with --max-runs"));
+    }
+
+    let base = RunRaw::base(raw);
+    let base_groups = groups(raw.grid.as_ref(), raw.zip.as_ref(), "")?;
+    let mut runs = Vec::new();
     let mut warnings: Vec<InputError> = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut any_indexed = false;
     for index in 0..variants.len().max(1) {
         let variant = variants.get(index);
         let prefix = variant.map_or(String::new(), |_| format!("variants[{index}]."));
-        let over = variant.map(|v| &v.value);
-        let (kind, params) = resolve_model(
-            raw.model.as_ref(),
-            over.and_then(|v| v.model.as_ref()),
-            &prefix,
-            variant.and_then(loc),
-        )?;
-        let method = match over.and_then(|v| v.method.as_ref()) {
-            Some(m) => {
-                let key = format!("{prefix}method");
-                (method(m, &key)?, key, loc(m))
-            }
-            None => base_method
-                .map(|(m, k, l)| (m, k.to_string(), l))
-                .unwrap_or((Method::Rk4, "method".into(), None)),
-        };
-        if method.0 == Method::Exact && kind != ModelKind::Lif {
-            return Err(InputError::new(format!(
-                "method 'exact' integrates only the LIF model, not {kind}"
-            ))
-            .key(method.1)
-            .at(method.2)
-            .hint("use 'rk4' or 'euler' for eif and adex"));
+        let mut layered = base.clone();
+        if let Some(v) = variant {
+            layered.overlay_variant(&v.value, &prefix);
         }
-        check_dt(kind, &params, dt, &prefix, loc(&raw.dt), &mut warnings)?;
-        let (input, input_path) = match over.and_then(|v| v.input.as_ref()) {
-            Some(i) => (Some(i), format!("{prefix}input")),
-            None => (raw.input.as_ref(), "input".to_string()),
+        let own_groups = match variant {
+            Some(v) => groups(v.value.grid.as_ref(), v.value.zip.as_ref(), &prefix)?,
+            None => Vec::new(),
         };
-        let input = match input {
-            Some(i) => resolve_input(&i.value, &input_path)?,
-            None => Input::default(),
-        };
-        let initial = resolve_initial(
-            raw.initial.as_ref(),
-            over.and_then(|v| v.initial.as_ref()),
-            &prefix,
-            &params,
-        )?;
-        let label = match over.and_then(|v| v.label.as_ref()) {
-            Some(l) => l.value.clone(),
-            None if variant.is_some() => auto_label(kind, &input),
-            None => name.clone(),
-        };
-        resolved.push((label, kind, params, method.0, input, initial, index));
+        let base_points = grid::points(&base_groups);
+        let own_points = grid::points(&own_groups);
+        for bp in &base_points {
+            for op in &own_points {
+                let mut run_raw = layered.clone();
+                for (axis, value) in bp {
+                    run_raw.apply(axis, value, 2)?;
+                }
+                for (axis, value) in op {
+                    run_raw.apply(axis, value, 3)?;
+                }
+                let point: Vec<String> = bp
+                    .iter()
+                    .chain(op.iter())
+                    .map(|(a, v)| format!("{}={}", a.path, v.value))
+                    .collect();
+                let label = match variant.and_then(|v| v.value.label.as_ref()) {
+                    Some(l) => l.value.clone(),
+                    None => String::new(),
+                };
+                let resolved = resolve_run(raw, &run_raw, &mut warnings)
+                    .map_err(|e| in_point(e, &prefix, &point))?;
+                any_indexed |= resolved.input.stimuli.len() > 1;
+                let label = if !label.is_empty() {
+                    label
+                } else if variant.is_some() || !point.is_empty() {
+                    auto_label(resolved.model, &resolved.input)
+                } else {
+                    name.clone()
+                };
+                for replicate in 0..replicates {
+                    let mut spec = RunSpec {
+                        label: label.clone(),
+                        replicate,
+                        ..resolved.clone()
+                    };
+                    spec.key = seed::run_key(&spec.canonical(), replicate);
+                    spec.seed = seed::run_seed(seed, &spec.key);
+                    let here = describe(&prefix, &point);
+                    if let Some(other) = seen.insert(spec.key.clone(), here.clone()) {
+                        return Err(InputError::new(format!(
+                            "{other} and {here} describe the same run"
+                        ))
+                        .key(if prefix.is_empty() {
+                            "grid".to_string()
+                        } else {
+                            format!("variants[{index}]")
+                        })
+                        .at(variant.and_then(loc))
+                        .hint("remove the duplicate, or use replicates for repeated draws"));
+                    }
+                    runs.push(spec);
+                }
+            }
+        }
     }
-    let record = resolve_record(raw, neurons)?;
-
-    let indexed_inputs = resolved.iter().any(|r| r.4.stimuli.len() > 1);
-    let mut runs = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (label, kind, params, method, input, initial, index) in resolved {
-        for replicate in 0..replicates {
-            let mut spec = RunSpec {
-                run_id: runs.len() as u32,
-                label: label.clone(),
-                key: String::new(),
-                seed: 0,
-                replicate,
-                model: kind,
-                params,
-                method,
-                duration,
-                dt,
-                steps,
-                neurons,
-                initial,
-                input: input.clone(),
-                record: record.clone(),
-                window,
-            };
-            spec.key = seed::run_key(&spec.canonical(), replicate);
-            spec.seed = seed::run_seed(seed, &spec.key);
-            if let Some(other) = seen.insert(spec.key.clone(), index) {
-                return Err(InputError::new(format!(
-                    "variants[{other}] and variants[{index}] describe the same run"
-                ))
-                .key(format!("variants[{index}]"))
-                .at(variants.get(index).and_then(loc))
-                .hint("remove the duplicate, or use replicates for repeated draws"));
-            }
-            runs.push(spec);
-        }
+    // Order by run key: run ids then do not depend on the order the grid was written
+    // in, and costly and cheap runs interleave across batches.
+    runs.sort_by(|a, b| a.key.cmp(&b.key));
+    for (i, r) in runs.iter_mut().enumerate() {
+        r.run_id = i as u32;
     }
     Ok(Plan {
         name,
         description: raw.description.clone(),
         seed,
         runs,
-        indexed_inputs,
+        indexed_inputs: any_indexed,
         warnings,
+        axes: sizes,
+    })
+}
+
+fn describe(prefix: &str, point: &[String]) -> String {
+    let scope = if prefix.is_empty() {
+        "the base".to_string()
+    } else {
+        prefix.trim_end_matches('.').to_string()
+    };
+    if point.is_empty() {
+        scope
+    } else {
+        format!("{scope} at {}", point.join(", "))
+    }
+}
+
+/// Name the grid point in an error found while resolving it.
+fn in_point(e: InputError, prefix: &str, point: &[String]) -> InputError {
+    if point.is_empty() {
+        e
+    } else {
+        e.hint(format!(
+            "this happens at the grid point {}",
+            describe(prefix, point)
+        ))
+    }
+}
+
+/// Resolve one run's layered settings to a RunSpec (key, seed, id and label unset).
+fn resolve_run(
+    raw: &ExperimentRaw,
+    r: &RunRaw,
+    warnings: &mut Vec<InputError>,
+) -> Result<RunSpec, InputError> {
+    let duration = quantity(&r.duration.value, Dim::Time, &r.duration.path)?;
+    let dt = quantity(&r.dt.value, Dim::Time, &r.dt.path)?;
+    positive(duration, &r.duration.path, loc(&r.duration.value), "ms")?;
+    positive(dt, &r.dt.path, loc(&r.dt.value), "ms")?;
+    let steps_f = (duration / dt).round();
+    if (steps_f * dt - duration).abs() > 1e-9 * duration || steps_f < 1.0 {
+        return Err(InputError::new(format!(
+            "duration {duration} ms is not a whole number of steps of dt {dt} ms"
+        ))
+        .key(r.duration.path.clone())
+        .at(loc(&r.duration.value))
+        .hint("choose a duration that is a multiple of dt"));
+    }
+    let neurons = match &r.neurons {
+        Some(n) => count(&n.value, &n.path, 1)?,
+        None => 1,
+    };
+    let (kind, params) = resolve_model(r)?;
+    let method = match &r.method {
+        Some(m) => (method(&m.value, &m.path)?, m.path.clone(), loc(&m.value)),
+        None => (Method::Rk4, "method".into(), None),
+    };
+    if method.0 == Method::Exact && kind != ModelKind::Lif {
+        return Err(InputError::new(format!(
+            "method 'exact' integrates only the LIF model, not {kind}"
+        ))
+        .key(method.1)
+        .at(method.2)
+        .hint("use 'rk4' or 'euler' for eif and adex"));
+    }
+    let model_scope = r
+        .model_type
+        .as_ref()
+        .and_then(|t| t.path.strip_suffix(".type"))
+        .unwrap_or("model");
+    check_dt(
+        kind,
+        &params,
+        (dt, &r.dt.path),
+        model_scope,
+        loc(&r.dt.value),
+        warnings,
+    )?;
+    let input = match &r.input {
+        Some(i) => resolve_input(&i.value, &i.path)?,
+        None => Input::default(),
+    };
+    let initial = Initial {
+        v: resolve_initial(r.initial_v.as_ref(), Dim::Voltage, params.e_l)?,
+        w: resolve_initial(r.initial_w.as_ref(), Dim::Current, 0.0)?,
+    };
+    Ok(RunSpec {
+        run_id: 0,
+        label: String::new(),
+        key: String::new(),
+        seed: 0,
+        replicate: 0,
+        model: kind,
+        params,
+        method: method.0,
+        duration,
+        dt,
+        steps: steps_f as u64,
+        neurons,
+        initial,
+        input,
+        record: resolve_record(raw, neurons)?,
+        window: resolve_window(raw, duration)?,
     })
 }
 
@@ -329,49 +754,23 @@ fn auto_label(kind: ModelKind, input: &Input) -> String {
     }
 }
 
-/// Model of one variant: the base's keys overridden by the variant's. When a variant
-/// changes the model type, base keys the new type does not have are dropped (the
-/// base may describe another model); a key the variant itself sets must apply.
-fn resolve_model(
-    base: Option<&Spanned<ModelRaw>>,
-    over: Option<&Spanned<ModelRaw>>,
-    prefix: &str,
-    variant_at: Option<Location>,
-) -> Result<(ModelKind, Params), InputError> {
-    let base_kind = match base.and_then(|m| m.value.kind.as_ref()) {
-        Some(k) => Some(model_kind(k, "model.type")?),
-        None => None,
+/// The run's model: keys set before the layer that chose the model type and not
+/// applying to it are dropped (the base may describe another model); a key set by
+/// that layer or a later one must apply.
+fn resolve_model(r: &RunRaw) -> Result<(ModelKind, Params), InputError> {
+    let Some(t) = &r.model_type else {
+        return Err(InputError::new("the model type is missing")
+            .key("model.type")
+            .at(r.model.first().and_then(|(_, s)| loc(&s.value)))
+            .hint("add 'type: lif', 'type: eif' or 'type: adex' under model:"));
     };
-    let over_kind = match over.and_then(|m| m.value.kind.as_ref()) {
-        Some(k) => Some(model_kind(k, &format!("{prefix}model.type"))?),
-        None => None,
-    };
-    let kind = match over_kind.or(base_kind) {
-        Some(k) => k,
-        None => {
-            let at = over.and_then(loc).or(base.and_then(loc)).or(variant_at);
-            return Err(InputError::new("the model type is missing")
-                .key(format!("{prefix}model.type"))
-                .at(at)
-                .hint("add 'type: lif', 'type: eif' or 'type: adex' under model:"));
-        }
-    };
-    let type_changed = over_kind.is_some_and(|o| base_kind.is_some_and(|b| b != o));
-    let (base, over) = (base.map(|m| &m.value), over.map(|m| &m.value));
-    let mut entries: Vec<(&'static str, &Q, String)> = Vec::new();
-    let over_entries = over.map(ModelRaw::entries).unwrap_or_default();
-    for (key, q) in base.map(ModelRaw::entries).unwrap_or_default() {
-        if over_entries.iter().any(|(k, _)| *k == key) {
-            continue;
-        }
-        if type_changed && !model::accepts(kind, key) {
-            continue;
-        }
-        entries.push((key, q, format!("model.{key}")));
-    }
-    for (key, q) in over_entries {
-        entries.push((key, q, format!("{prefix}model.{key}")));
-    }
+    let kind = model_kind(&t.value, &t.path)?;
+    let entries: Vec<(&'static str, &Q, String)> = r
+        .model
+        .iter()
+        .filter(|(key, s)| s.layer >= t.layer || model::accepts(kind, key))
+        .map(|(key, s)| (*key, &s.value, s.path.clone()))
+        .collect();
     let mut params = model::defaults(kind);
     let mut given: Vec<&str> = Vec::new();
     let find = |key: &str| entries.iter().find(|(k, _, _)| *k == key);
@@ -385,7 +784,12 @@ fn resolve_model(
                     .hint(format!(
                         "{kind} takes: {}, or tau_m and R",
                         takes.join(", ")
-                    )),
+                    ))
+                    .hint(if path.starts_with("grid.") || path.starts_with("zip[") {
+                        "declare the axis under the variants whose model has it (variants[i].grid)"
+                    } else {
+                        "remove the key, or change the model type"
+                    }),
             );
         }
         if *key == "tau_m" || *key == "R" {
@@ -430,7 +834,7 @@ fn resolve_model(
     model::validate(kind, &params).map_err(|v| {
         let (path, at) = match find(v.key) {
             Some((_, q, p)) => (p.clone(), loc(q)),
-            None => (format!("{prefix}model.{}", v.key), None),
+            None => (format!("model.{}", v.key), None),
         };
         InputError::new(v.message)
             .key(path)
@@ -444,17 +848,18 @@ fn resolve_model(
 fn check_dt(
     kind: ModelKind,
     p: &Params,
-    dt: f64,
-    prefix: &str,
+    dt: (f64, &str),
+    model_scope: &str,
     at: Option<Location>,
     warnings: &mut Vec<InputError>,
 ) -> Result<(), InputError> {
+    let (dt, key) = dt;
     let tau = p.shortest_time_constant(kind);
     if dt > tau / 5.0 {
         return Err(InputError::new(format!(
-            "dt {dt} ms is larger than a fifth of the shortest time constant of {prefix}model ({tau:.4} ms)"
+            "dt {dt} ms is larger than a fifth of the shortest time constant of {model_scope} ({tau:.4} ms)"
         ))
-        .key("dt")
+        .key(key.to_string())
         .at(at)
         .hint(format!("use dt <= {:.4} ms (tau/20 or less for accuracy)", tau / 5.0)));
     }
@@ -707,43 +1112,31 @@ fn resolve_stimulus(s: &StimulusRaw, path: &str) -> Result<Stimulus, InputError>
 }
 
 fn resolve_initial(
-    base: Option<&InitialRaw>,
-    over: Option<&InitialRaw>,
-    prefix: &str,
-    params: &Params,
-) -> Result<Initial, InputError> {
-    let pick = |get: fn(&InitialRaw) -> Option<&InitRaw>| -> Option<(&InitRaw, String)> {
-        over.and_then(get)
-            .map(|v| (v, prefix.to_string()))
-            .or_else(|| base.and_then(get).map(|v| (v, String::new())))
+    value: Option<&Set<InitRaw>>,
+    dim: Dim,
+    default: f64,
+) -> Result<InitValue, InputError> {
+    let Some(set) = value else {
+        return Ok(InitValue::Fixed(default));
     };
-    let one = |value: Option<(&InitRaw, String)>, name: &str, dim: Dim, default: f64| {
-        let Some((raw, pre)) = value else {
-            return Ok(InitValue::Fixed(default));
-        };
-        let path = format!("{pre}initial.{name}");
-        match raw {
-            InitRaw::Fixed(q) => Ok(InitValue::Fixed(quantity(q, dim, &path)?)),
-            InitRaw::Normal(m, s) => {
-                let mean = quantity(m, dim, &format!("{path}.normal[0]"))?;
-                let sd = quantity(s, dim, &format!("{path}.normal[1]"))?;
-                if sd < 0.0 {
-                    return Err(InputError::new(format!(
-                        "the SD must not be negative (got {sd} {})",
-                        dim.unit()
-                    ))
-                    .key(format!("{path}.normal[1]"))
-                    .at(loc(s))
-                    .hint("write normal: [mean, sd] with sd >= 0"));
-                }
-                Ok(InitValue::Normal { mean, sd })
+    let path = &set.path;
+    match &set.value {
+        InitRaw::Fixed(q) => Ok(InitValue::Fixed(quantity(q, dim, path)?)),
+        InitRaw::Normal(m, s) => {
+            let mean = quantity(m, dim, &format!("{path}.normal[0]"))?;
+            let sd = quantity(s, dim, &format!("{path}.normal[1]"))?;
+            if sd < 0.0 {
+                return Err(InputError::new(format!(
+                    "the SD must not be negative (got {sd} {})",
+                    dim.unit()
+                ))
+                .key(format!("{path}.normal[1]"))
+                .at(loc(s))
+                .hint("write normal: [mean, sd] with sd >= 0"));
             }
+            Ok(InitValue::Normal { mean, sd })
         }
-    };
-    Ok(Initial {
-        v: one(pick(|i| i.v.as_ref()), "V", Dim::Voltage, params.e_l)?,
-        w: one(pick(|i| i.w.as_ref()), "w", Dim::Current, 0.0)?,
-    })
+    }
 }
 
 fn resolve_record(raw: &ExperimentRaw, neurons: u32) -> Result<Record, InputError> {
@@ -858,23 +1251,95 @@ mod tests {
         assert!((m.g_l - 1000.0).abs() < 1e-9 && (m.c - 10000.0).abs() < 1e-6);
     }
 
+    fn by_key(p: &Plan) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = p.runs.iter().map(|r| (r.key.clone(), r.seed)).collect();
+        v.sort();
+        v
+    }
+
     #[test]
     fn variants_override_the_base_and_keys_are_stable() {
-        let text = format!("{BASE}input: {{type: constant, amplitude: 500 pA}}\nvariants:\n  - {{model: {{type: lif}}}}\n  - {{model: {{b: 0 pA}}}}\nreplicates: 2\n");
+        let text = format!("{BASE}input: {{type: constant, amplitude: 500 pA}}\nvariants:\n  - {{label: l, model: {{type: lif}}}}\n  - {{label: nob, model: {{b: 0 pA}}}}\nreplicates: 2\n");
         let p = plan_text(&text).unwrap();
         assert_eq!(p.runs.len(), 4);
-        assert_eq!(p.runs[0].model, ModelKind::Lif);
-        assert_eq!(p.runs[2].params.b, 0.0);
-        assert_ne!(p.runs[0].key, p.runs[1].key);
+        let lif: Vec<_> = p.runs.iter().filter(|r| r.label == "l").collect();
+        assert!(lif.iter().all(|r| r.model == ModelKind::Lif));
+        assert!(p
+            .runs
+            .iter()
+            .filter(|r| r.label == "nob")
+            .all(|r| r.params.b == 0.0));
+        assert_ne!(lif[0].key, lif[1].key);
+        // Run ids follow the run keys.
+        assert!(p.runs.windows(2).all(|w| w[0].key < w[1].key));
         // Adding a variant does not change the keys or seeds of existing runs.
         let more = text.replace("replicates: 2", "  - {model: {b: 10 pA}}\nreplicates: 2");
         let q = plan_text(&more).unwrap();
-        assert_eq!(
-            q.runs[..4]
-                .iter()
-                .map(|r| (&r.key, r.seed))
-                .collect::<Vec<_>>(),
-            p.runs.iter().map(|r| (&r.key, r.seed)).collect::<Vec<_>>()
+        let old = by_key(&p);
+        assert!(old.iter().all(|k| by_key(&q).contains(k)));
+    }
+
+    #[test]
+    fn grids_zips_and_variant_axes_expand() {
+        let text = format!(
+            "{BASE}input: {{type: constant, amplitude: 0 pA}}\n\
+             grid:\n  input.amplitude: {{linspace: [0 pA, 1 nA, 5]}}\n\
+             zip:\n  - {{model.t_ref: [0 ms, 2 ms], initial.V: [-70 mV, -60 mV]}}\n\
+             variants:\n  - {{model: {{type: lif}}}}\n  - {{model: {{type: adex}}, grid: {{model.b: [0 pA, 80.5 pA]}}}}\n"
+        );
+        let p = plan_text(&text).unwrap();
+        assert_eq!(p.runs.len(), 5 * 2 + 5 * 2 * 2);
+        let amps: Vec<f64> = p
+            .runs
+            .iter()
+            .map(|r| match r.input.stimuli[0] {
+                Stimulus::Constant { amplitude } => amplitude,
+                _ => f64::NAN,
+            })
+            .collect();
+        for a in [0.0, 250.0, 500.0, 750.0, 1000.0] {
+            assert!(amps.contains(&a));
+        }
+        // Zipped axes advance together.
+        assert!(p
+            .runs
+            .iter()
+            .all(|r| (r.params.t_ref == 0.0) == (r.initial.v == InitValue::Fixed(-70.0))));
+        // The grid's order does not change the runs.
+        let swapped = text.replace(
+            "{linspace: [0 pA, 1 nA, 5]}",
+            "[1 nA, 750 pA, 0.5 nA, 250 pA, 0 pA]",
+        );
+        let q = plan_text(&swapped).unwrap();
+        assert_eq!(by_key(&p), by_key(&q));
+        assert_eq!(p.runs, q.runs);
+    }
+
+    #[test]
+    fn sweep_errors_name_the_axis() {
+        // model.b does not apply to the LIF variant: declare it per variant.
+        let e = plan_text(&format!(
+            "{BASE}grid: {{model.b: [0 pA, 1 pA]}}\nvariants:\n  - {{model: {{type: lif}}}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("grid.model.b"));
+        let e = plan_text(&format!("{BASE}grid: {{model.bb: [0 pA]}}\n")).unwrap_err();
+        assert!(e.hints[0].contains("model.b"), "{:?}", e.hints);
+        let e = plan_text(&format!(
+            "{BASE}zip:\n  - {{model.a: [1 nS, 2 nS], model.b: [1 pA]}}\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("equal lengths"));
+        let e = plan_with_cap(
+            &parse(&format!("{BASE}grid: {{model.a: {{linspace: [0 nS, 1 nS, 1000]}}, model.b: {{linspace: [0 pA, 1 pA, 1000]}}}}\n")).unwrap(),
+            100_000,
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("grid.model.a: 1000 x grid.model.b: 1000"),
+            "{}",
+            e.message
         );
     }
 

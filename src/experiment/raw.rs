@@ -2,7 +2,8 @@
 //! reject unknown keys, and keep each value's source location. Nothing here checks
 //! meaning; `plan` does that. Quantities stay text until `plan` knows their dimension.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use super::grid::AxesRaw;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::fmt;
@@ -81,9 +82,9 @@ pub struct ExperimentRaw {
     #[serde(default)]
     pub analysis: Option<AnalysisRaw>,
     #[serde(default)]
-    pub grid: Option<Spanned<IgnoredAny>>,
+    pub grid: Option<Spanned<AxesRaw>>,
     #[serde(default)]
-    pub zip: Option<Spanned<IgnoredAny>>,
+    pub zip: Option<Vec<Spanned<AxesRaw>>>,
 }
 
 /// One entry of `variants`: overrides of the base experiment.
@@ -100,6 +101,10 @@ pub struct VariantRaw {
     pub initial: Option<InitialRaw>,
     #[serde(default)]
     pub method: Option<Spanned<String>>,
+    #[serde(default)]
+    pub grid: Option<Spanned<AxesRaw>>,
+    #[serde(default)]
+    pub zip: Option<Vec<Spanned<AxesRaw>>>,
 }
 
 /// Lists every optional quantity field of a raw struct once, so that its
@@ -113,12 +118,21 @@ macro_rules! quantity_fields {
                 $(if let Some(q) = &self.$field { out.push(($key, q)); })+
                 out
             }
+
+            /// Set a quantity by its YAML key; false for a key this struct lacks.
+            pub fn set(&mut self, key: &str, q: Q) -> bool {
+                match key {
+                    $($key => self.$field = Some(q),)+
+                    _ => return false,
+                }
+                true
+            }
         }
     };
 }
 
 /// `model:` — every key any model knows; `plan` checks which apply.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRaw {
     #[serde(rename = "type", default)]
@@ -193,7 +207,7 @@ impl StimulusKind {
 }
 
 /// One stimulus — every key any stimulus knows; `plan` checks which apply.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StimulusRaw {
     #[serde(rename = "type")]
@@ -237,7 +251,7 @@ quantity_fields!(StimulusRaw {
 });
 
 /// `input:` — one stimulus or a list of stimuli to be summed.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct InputRaw(pub Vec<StimulusRaw>);
 
 impl<'de> Deserialize<'de> for InputRaw {
@@ -263,7 +277,7 @@ impl<'de> Deserialize<'de> for InputRaw {
 }
 
 /// `initial:` — starting V and w.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InitialRaw {
     #[serde(rename = "V", default)]
@@ -273,7 +287,7 @@ pub struct InitialRaw {
 }
 
 /// An initial value: a quantity, or `{normal: [mean, sd]}`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum InitRaw {
     Fixed(Q),
     Normal(Q, Q),

@@ -20,10 +20,14 @@ pub struct Provenance {
     pub config_sha256: String,
     pub host: String,
     pub threads: usize,
+    /// Number of shards the dataset was written by.
+    pub shards: u32,
     pub start_utc: String,
     pub end_utc: String,
     pub runs: usize,
     pub failed_runs: usize,
+    /// Peak resident memory of the process that finished the dataset (Linux only).
+    pub peak_rss_mb: Option<f64>,
     pub rng_stack: BTreeMap<&'static str, &'static str>,
 }
 
@@ -35,6 +39,14 @@ pub fn rng_stack() -> BTreeMap<&'static str, &'static str> {
         ("rand_core", env!("NEURODYN_RAND_CORE")),
         ("generator", "ChaCha8, one stream per neuron"),
     ])
+}
+
+/// This process's peak resident set size in MiB, from /proc/self/status (VmHWM).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -1,26 +1,22 @@
 //! runs.parquet: one row per run with its key, seed, status and every parameter as a
-//! typed column whose name ends in its unit (DESIGN §7).
+//! typed column whose name ends in its unit (DESIGN §7). Written in chunks of runs, so
+//! memory does not grow with the size of the sweep.
 
 use super::parquet::{field, schema, TableWriter};
-use super::StoreError;
+use super::{RunRecord, StoreError};
 use crate::experiment::plan::Plan;
-use crate::experiment::spec::{Column, Value};
+use crate::experiment::spec::Value;
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::DataType;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// How a run ended.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunResult {
-    pub ok: bool,
-    pub error: Option<String>,
-    pub n_spikes: u64,
-    pub wall_s: f64,
-}
+/// Runs per record batch.
+const CHUNK: usize = 1 << 16;
 
-/// The kind of a parameter column, from its first non-null value.
-#[derive(Clone, Copy, PartialEq)]
+/// The kind of a parameter column, from its first value.
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Kind {
     F64,
     U64,
@@ -37,29 +33,110 @@ fn kind(v: &Value) -> Kind {
     }
 }
 
-pub fn write(path: &Path, plan: &Plan, results: &[RunResult]) -> Result<(), StoreError> {
-    let per_run: Vec<Vec<Column>> = plan
-        .runs
-        .iter()
-        .map(|r| r.parameters(plan.indexed_inputs))
-        .collect();
-    // Union of columns in first-appearance order; a run without one gets null.
-    let mut names: Vec<(String, Option<&'static str>, Kind)> = Vec::new();
-    for cols in &per_run {
-        for c in cols {
-            if !names.iter().any(|(n, _, _)| *n == c.name) {
-                names.push((c.name.clone(), c.unit, kind(&c.value)));
-            }
+/// A parameter column of the runs table: name, unit, kind, and whether some run
+/// lacks it (then it holds nulls).
+pub struct ParamColumn {
+    pub name: String,
+    pub unit: Option<&'static str>,
+    kind: Kind,
+    pub nullable: bool,
+}
+
+/// The union of every run's parameter columns: grouped by what they describe, and
+/// within a group in order of first appearance.
+pub fn parameter_columns(plan: &Plan) -> Vec<ParamColumn> {
+    let mut names: Vec<ParamColumn> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut counts: Vec<usize> = Vec::new();
+    for run in &plan.runs {
+        for c in run.parameters(plan.indexed_inputs) {
+            let i = *seen.entry(c.name.clone()).or_insert_with(|| {
+                names.push(ParamColumn {
+                    name: c.name.clone(),
+                    unit: c.unit,
+                    kind: kind(&c.value),
+                    nullable: false,
+                });
+                counts.push(0);
+                names.len() - 1
+            });
+            counts[i] += 1;
         }
     }
-    // Group columns by what they describe; within a group keep first appearance.
+    for (col, n) in names.iter_mut().zip(counts) {
+        col.nullable = n < plan.runs.len();
+    }
     let rank = |name: &str| {
         ["model_", "initial_", "input_", "window_"]
             .iter()
             .position(|p| name.starts_with(p))
             .map_or(0, |i| i + 1)
     };
-    names.sort_by_key(|(n, _, _)| rank(n));
+    names.sort_by_key(|c| rank(&c.name));
+    names
+}
+
+/// The parameter columns of the plan's runs in `range`, as arrays.
+fn parameter_arrays(
+    plan: &Plan,
+    names: &[ParamColumn],
+    range: std::ops::Range<usize>,
+) -> Vec<ArrayRef> {
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    let mut cells: Vec<Vec<Option<Value>>> = vec![Vec::with_capacity(range.len()); names.len()];
+    for run in &plan.runs[range] {
+        let mut row: Vec<Option<Value>> = vec![None; names.len()];
+        for c in run.parameters(plan.indexed_inputs) {
+            if let Some(&i) = index.get(c.name.as_str()) {
+                row[i] = Some(c.value);
+            }
+        }
+        for (col, v) in cells.iter_mut().zip(row) {
+            col.push(v);
+        }
+    }
+    names
+        .iter()
+        .zip(cells)
+        .map(|(c, col)| -> ArrayRef {
+            match c.kind {
+                Kind::F64 => Arc::new(Float64Array::from_iter(col.into_iter().map(|v| match v {
+                    Some(Value::F64(x)) => Some(x),
+                    _ => None,
+                }))),
+                Kind::U64 => Arc::new(UInt64Array::from_iter(col.into_iter().map(|v| match v {
+                    Some(Value::U64(x)) => Some(x),
+                    _ => None,
+                }))),
+                Kind::Str => Arc::new(StringArray::from_iter(col.into_iter().map(|v| match v {
+                    Some(Value::Str(x)) => Some(x),
+                    _ => None,
+                }))),
+                Kind::Bool => Arc::new(BooleanArray::from_iter(col.into_iter().map(|v| match v {
+                    Some(Value::Bool(x)) => Some(x),
+                    _ => None,
+                }))),
+            }
+        })
+        .collect()
+}
+
+fn data_type(k: Kind) -> DataType {
+    match k {
+        Kind::F64 => DataType::Float64,
+        Kind::U64 => DataType::UInt64,
+        Kind::Str => DataType::Utf8,
+        Kind::Bool => DataType::Boolean,
+    }
+}
+
+/// Write runs.parquet. `records` holds one record per run, indexed by run_id.
+pub fn write(path: &Path, plan: &Plan, records: &[RunRecord]) -> Result<(), StoreError> {
+    let names = parameter_columns(plan);
     let mut fields = vec![
         field("run_id", DataType::UInt32, false, None),
         field("run_key", DataType::Utf8, false, None),
@@ -68,84 +145,49 @@ pub fn write(path: &Path, plan: &Plan, results: &[RunResult]) -> Result<(), Stor
         field("status", DataType::Utf8, false, None),
         field("error", DataType::Utf8, true, None),
     ];
-    let runs = &plan.runs;
-    let mut cols: Vec<ArrayRef> = vec![
-        Arc::new(UInt32Array::from_iter_values(runs.iter().map(|r| r.run_id))),
-        Arc::new(StringArray::from_iter_values(
-            runs.iter().map(|r| r.key.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            runs.iter().map(|r| r.label.as_str()),
-        )),
-        Arc::new(UInt64Array::from_iter_values(runs.iter().map(|r| r.seed))),
-        Arc::new(StringArray::from_iter_values(results.iter().map(|r| {
-            if r.ok {
-                "ok"
-            } else {
-                "failed"
-            }
-        }))),
-        Arc::new(StringArray::from_iter(
-            results.iter().map(|r| r.error.as_deref()),
-        )),
-    ];
-    for (name, unit, k) in &names {
-        let value = |cols: &Vec<Column>| {
-            cols.iter()
-                .find(|c| &c.name == name)
-                .map(|c| c.value.clone())
-        };
-        let (dt, array): (DataType, ArrayRef) = match k {
-            Kind::F64 => (
-                DataType::Float64,
-                Arc::new(Float64Array::from_iter(per_run.iter().map(
-                    |c| match value(c) {
-                        Some(Value::F64(x)) => Some(x),
-                        _ => None,
-                    },
-                ))),
-            ),
-            Kind::U64 => (
-                DataType::UInt64,
-                Arc::new(UInt64Array::from_iter(per_run.iter().map(
-                    |c| match value(c) {
-                        Some(Value::U64(x)) => Some(x),
-                        _ => None,
-                    },
-                ))),
-            ),
-            Kind::Str => (
-                DataType::Utf8,
-                Arc::new(StringArray::from_iter(per_run.iter().map(
-                    |c| match value(c) {
-                        Some(Value::Str(x)) => Some(x),
-                        _ => None,
-                    },
-                ))),
-            ),
-            Kind::Bool => (
-                DataType::Boolean,
-                Arc::new(BooleanArray::from_iter(per_run.iter().map(
-                    |c| match value(c) {
-                        Some(Value::Bool(x)) => Some(x),
-                        _ => None,
-                    },
-                ))),
-            ),
-        };
-        let nullable = array.null_count() > 0;
-        fields.push(field(name, dt, nullable, *unit));
-        cols.push(array);
+    for c in &names {
+        fields.push(field(&c.name, data_type(c.kind), c.nullable, c.unit));
     }
     fields.push(field("n_spikes", DataType::UInt64, false, None));
-    cols.push(Arc::new(UInt64Array::from_iter_values(
-        results.iter().map(|r| r.n_spikes),
-    )));
     fields.push(field("wall_s", DataType::Float64, false, Some("s")));
-    cols.push(Arc::new(Float64Array::from_iter_values(
-        results.iter().map(|r| r.wall_s),
-    )));
     let mut table = TableWriter::create(path, schema(fields))?;
-    table.write(cols)?;
+    let mut start = 0;
+    loop {
+        let end = (start + CHUNK).min(plan.runs.len());
+        let runs = &plan.runs[start..end];
+        let recs = &records[start..end];
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from_iter_values(runs.iter().map(|r| r.run_id))),
+            Arc::new(StringArray::from_iter_values(
+                runs.iter().map(|r| r.key.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                runs.iter().map(|r| r.label.as_str()),
+            )),
+            Arc::new(UInt64Array::from_iter_values(runs.iter().map(|r| r.seed))),
+            Arc::new(StringArray::from_iter_values(recs.iter().map(|r| {
+                if r.ok {
+                    "ok"
+                } else {
+                    "failed"
+                }
+            }))),
+            Arc::new(StringArray::from_iter(
+                recs.iter().map(|r| r.error.as_deref()),
+            )),
+        ];
+        cols.extend(parameter_arrays(plan, &names, start..end));
+        cols.push(Arc::new(UInt64Array::from_iter_values(
+            recs.iter().map(|r| r.n_spikes),
+        )));
+        cols.push(Arc::new(Float64Array::from_iter_values(
+            recs.iter().map(|r| r.wall_s),
+        )));
+        table.write(cols)?;
+        start = end;
+        if end == plan.runs.len() {
+            break;
+        }
+    }
     table.commit()
 }

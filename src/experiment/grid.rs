@@ -1,0 +1,435 @@
+//! Sweep axes (DESIGN §5): lists and ranges of values for dotted parameter paths,
+//! generated from integer counts and exact decimals, and the points of a grid (the
+//! Cartesian product of its axes and zip groups).
+
+use super::raw::Scalar;
+use crate::error::{InputError, Location};
+use crate::units::{self, Decimal, Dim};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::fmt;
+
+/// One axis as written: a list of values or a range.
+#[derive(Debug, Clone)]
+pub enum AxisRaw {
+    List(Vec<Spanned<Scalar>>),
+    Range(Box<RangeRaw>),
+}
+
+/// `{linspace: [from, to, n]}`, `{logspace: [from, to, n]}` or `{range: [from, to, step]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeRaw {
+    #[serde(default)]
+    pub linspace: Option<(Spanned<Scalar>, Spanned<Scalar>, Spanned<Scalar>)>,
+    #[serde(default)]
+    pub logspace: Option<(Spanned<Scalar>, Spanned<Scalar>, Spanned<Scalar>)>,
+    #[serde(default)]
+    pub range: Option<(Spanned<Scalar>, Spanned<Scalar>, Spanned<Scalar>)>,
+}
+
+impl<'de> Deserialize<'de> for AxisRaw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AxisRaw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of values or {linspace|logspace|range: [from, to, n or step]}")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<AxisRaw, A::Error> {
+                Vec::<Spanned<Scalar>>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(AxisRaw::List)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<AxisRaw, A::Error> {
+                RangeRaw::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|r| AxisRaw::Range(Box::new(r)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Axes in the order written: `{path: axis, ...}`.
+#[derive(Debug, Clone, Default)]
+pub struct AxesRaw(pub Vec<(String, Spanned<AxisRaw>)>);
+
+impl<'de> Deserialize<'de> for AxesRaw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AxesRaw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map from dotted parameter paths to lists or ranges")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AxesRaw, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Spanned<AxisRaw>>()? {
+                    out.push((k, v));
+                }
+                Ok(AxesRaw(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Largest number of values one range may generate.
+pub const MAX_AXIS: u64 = 10_000_000;
+
+/// One expanded axis.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    pub path: String,
+    /// Where the axis is declared, for error messages (e.g. `grid`, `variants[1].zip[0]`).
+    pub scope: String,
+    pub values: Vec<Spanned<Scalar>>,
+}
+
+fn loc<T>(s: &Spanned<T>) -> Option<Location> {
+    let l = s.referenced;
+    (l.line() > 0).then(|| Location {
+        line: l.line(),
+        column: l.column(),
+    })
+}
+
+fn range_error(key: &str, at: Option<Location>, message: String) -> InputError {
+    InputError::new(message).key(key.to_string()).at(at).hint(
+        "ranges: {linspace: [from, to, n]}, {logspace: [from, to, n]}, {range: [from, to, step]}",
+    )
+}
+
+fn text(s: &Spanned<Scalar>) -> String {
+    s.value.to_string()
+}
+
+/// The number of values an axis holds, computed without generating them.
+pub fn axis_len(axis: &Spanned<AxisRaw>, key: &str) -> Result<u64, InputError> {
+    let at = loc(axis);
+    match &axis.value {
+        AxisRaw::List(v) if v.is_empty() => {
+            Err(InputError::new("an axis needs at least one value")
+                .key(key.to_string())
+                .at(at)
+                .hint("give a list such as [0 pA, 100 pA] or a range"))
+        }
+        AxisRaw::List(v) => Ok(v.len() as u64),
+        AxisRaw::Range(r) => match which(r, key, at)? {
+            Kind::Lin(_, _, n) | Kind::Log(_, _, n) => count(n, key),
+            Kind::Step(a, b, s) => {
+                let (ia, ib, is, _, _) = step_integers(a, b, s, key, at)?;
+                u64::try_from((ib - ia) / is + 1).map_err(|_| overflow(key, at))
+            }
+        },
+    }
+}
+
+/// A `range` on one integer grid: (from, to, step, exponent, dimension).
+fn step_integers(
+    a: &Spanned<Scalar>,
+    b: &Spanned<Scalar>,
+    s: &Spanned<Scalar>,
+    key: &str,
+    at: Option<Location>,
+) -> Result<(i128, i128, i128, i32, Option<Dim>), InputError> {
+    let (pa, pb, ps) = endpoints(a, b, s, key)?;
+    let common = pa.0.exp.min(pb.0.exp).min(ps.0.exp);
+    let scale = |d: Decimal| -> Result<i128, InputError> {
+        u32::try_from(d.exp - common)
+            .ok()
+            .and_then(|k| 10i128.checked_pow(k))
+            .and_then(|f| d.mantissa.checked_mul(f))
+            .ok_or_else(|| overflow(key, at))
+    };
+    let (ia, ib, is) = (scale(pa.0)?, scale(pb.0)?, scale(ps.0)?);
+    if is == 0 || (ib - ia).signum() * is.signum() < 0 {
+        return Err(range_error(
+            key,
+            at,
+            "the step must be non-zero and point from 'from' towards 'to'".into(),
+        ));
+    }
+    Ok((ia, ib, is, common, pa.1))
+}
+
+fn overflow(key: &str, at: Option<Location>) -> InputError {
+    range_error(
+        key,
+        at,
+        "the range's numbers are too large to generate exactly".into(),
+    )
+}
+
+enum Kind<'a> {
+    Lin(
+        &'a Spanned<Scalar>,
+        &'a Spanned<Scalar>,
+        &'a Spanned<Scalar>,
+    ),
+    Log(
+        &'a Spanned<Scalar>,
+        &'a Spanned<Scalar>,
+        &'a Spanned<Scalar>,
+    ),
+    Step(
+        &'a Spanned<Scalar>,
+        &'a Spanned<Scalar>,
+        &'a Spanned<Scalar>,
+    ),
+}
+
+fn which<'a>(r: &'a RangeRaw, key: &str, at: Option<Location>) -> Result<Kind<'a>, InputError> {
+    match (&r.linspace, &r.logspace, &r.range) {
+        (Some((a, b, n)), None, None) => Ok(Kind::Lin(a, b, n)),
+        (None, Some((a, b, n)), None) => Ok(Kind::Log(a, b, n)),
+        (None, None, Some((a, b, s))) => Ok(Kind::Step(a, b, s)),
+        _ => Err(range_error(
+            key,
+            at,
+            "give exactly one of linspace, logspace or range".into(),
+        )),
+    }
+}
+
+fn count(n: &Spanned<Scalar>, key: &str) -> Result<u64, InputError> {
+    match n.value {
+        Scalar::Number(x) if x.fract() == 0.0 && x >= 1.0 && x <= MAX_AXIS as f64 => Ok(x as u64),
+        _ => Err(range_error(
+            key,
+            loc(n),
+            format!(
+                "the count '{}' must be a whole number from 1 to {MAX_AXIS}",
+                text(n)
+            ),
+        )),
+    }
+}
+
+type Point = (Decimal, Option<Dim>);
+
+fn quantity(q: &Spanned<Scalar>, key: &str) -> Result<Point, InputError> {
+    units::decimal(&text(q)).map_err(|e| range_error(key, loc(q), format!("{e} in a range")))
+}
+
+fn endpoints(
+    a: &Spanned<Scalar>,
+    b: &Spanned<Scalar>,
+    c: &Spanned<Scalar>,
+    key: &str,
+) -> Result<(Point, Point, Point), InputError> {
+    let (pa, pb, pc) = (quantity(a, key)?, quantity(b, key)?, quantity(c, key)?);
+    if pa.1 != pb.1 || pa.1 != pc.1 {
+        return Err(range_error(
+            key,
+            loc(b),
+            format!(
+                "'{}', '{}' and '{}' must have the same dimension",
+                text(a),
+                text(b),
+                text(c)
+            ),
+        ));
+    }
+    Ok((pa, pb, pc))
+}
+
+/// Write a value in engine units as the text the planner reads back.
+fn written(value: f64, dim: Option<Dim>) -> Scalar {
+    match dim {
+        None => Scalar::Number(value),
+        Some(d) => Scalar::Text(units::format(value, d)),
+    }
+}
+
+/// Generate an axis's values. Linear ranges are computed as exact rationals of the
+/// written decimals (value_k = (from·(n−1) + (to−from)·k)/(n−1)), so no value carries
+/// float residue; logspace values are rounded to 15 significant digits.
+pub fn expand(axis: &Spanned<AxisRaw>, key: &str) -> Result<Vec<Spanned<Scalar>>, InputError> {
+    let n = axis_len(axis, key)?;
+    let at = loc(axis);
+    let spanned = |value: Scalar| Spanned {
+        value,
+        referenced: axis.referenced,
+        defined: axis.defined,
+    };
+    let r = match &axis.value {
+        AxisRaw::List(v) => return Ok(v.clone()),
+        AxisRaw::Range(r) => r,
+    };
+    let mut out = Vec::with_capacity(n as usize);
+    match which(r, key, at)? {
+        Kind::Lin(a, b, _) => {
+            let (pa, pb) = (quantity(a, key)?, quantity(b, key)?);
+            if pa.1 != pb.1 {
+                return Err(range_error(
+                    key,
+                    at,
+                    format!(
+                        "'{}' and '{}' must have the same dimension",
+                        text(a),
+                        text(b)
+                    ),
+                ));
+            }
+            let (ia, ib, e) = pa.0.align(pb.0).ok_or_else(|| overflow(key, at))?;
+            let den = i128::from(n.max(2) as u32) - 1;
+            for k in 0..n as i128 {
+                let num = ia
+                    .checked_mul(den)
+                    .and_then(|x| (ib - ia).checked_mul(k).and_then(|y| x.checked_add(y)))
+                    .ok_or_else(|| overflow(key, at))?;
+                out.push(spanned(written(Decimal::ratio_to_f64(num, den, e), pa.1)));
+            }
+        }
+        Kind::Log(a, b, _) => {
+            let (pa, pb) = (quantity(a, key)?, quantity(b, key)?);
+            let fa = Decimal::ratio_to_f64(pa.0.mantissa, 1, pa.0.exp);
+            let fb = Decimal::ratio_to_f64(pb.0.mantissa, 1, pb.0.exp);
+            if pa.1 != pb.1 || fa <= 0.0 || fb <= 0.0 {
+                return Err(range_error(
+                    key,
+                    at,
+                    "logspace needs two positive values of the same dimension".into(),
+                ));
+            }
+            for k in 0..n {
+                let v = if k == 0 {
+                    fa
+                } else if k + 1 == n {
+                    fb
+                } else {
+                    let x = fa * (fb / fa).powf(k as f64 / (n - 1) as f64);
+                    format!("{x:.14e}").parse().unwrap_or(x)
+                };
+                out.push(spanned(written(v, pa.1)));
+            }
+        }
+        Kind::Step(a, b, s) => {
+            let (ia, _, is, common, dim) = step_integers(a, b, s, key, at)?;
+            for k in 0..n as i128 {
+                let num = is
+                    .checked_mul(k)
+                    .and_then(|x| x.checked_add(ia))
+                    .ok_or_else(|| overflow(key, at))?;
+                out.push(spanned(written(Decimal::ratio_to_f64(num, 1, common), dim)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A group of axes that advance together: one grid axis alone, or a zip group.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub axes: Vec<Axis>,
+}
+
+impl Group {
+    pub fn len(&self) -> usize {
+        self.axes.first().map_or(1, |a| a.values.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Every point of the product of `groups`, as (scope, path, value) overrides.
+pub fn points(groups: &[Group]) -> Vec<Vec<(&Axis, &Spanned<Scalar>)>> {
+    let mut out: Vec<Vec<(&Axis, &Spanned<Scalar>)>> = vec![Vec::new()];
+    for g in groups {
+        let mut next = Vec::with_capacity(out.len() * g.len());
+        for prefix in &out {
+            for k in 0..g.len() {
+                let mut p = prefix.clone();
+                for axis in &g.axes {
+                    p.push((axis, &axis.values[k]));
+                }
+                next.push(p);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn axis(yaml: &str) -> Spanned<AxisRaw> {
+        #[derive(Deserialize)]
+        struct W {
+            a: Spanned<AxisRaw>,
+        }
+        serde_saphyr::from_str::<W>(&format!("a: {yaml}\n"))
+            .unwrap()
+            .a
+    }
+
+    fn values(yaml: &str) -> Vec<String> {
+        expand(&axis(yaml), "a")
+            .unwrap()
+            .into_iter()
+            .map(|s| s.value.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn linspace_is_exact_and_mixes_prefixes() {
+        let v = values("{linspace: [0 pA, 1 nA, 41]}");
+        assert_eq!(v.len(), 41);
+        assert_eq!(v[1], "25 pA");
+        assert_eq!(v[40], "1000 pA");
+        let v = values("{linspace: [0.1 ms, 0.3 ms, 3]}");
+        assert_eq!(v, ["0.1 ms", "0.2 ms", "0.3 ms"]);
+        let v = values("{linspace: [0 ms, 1 ms, 4]}");
+        assert_eq!(v[1], format!("{} ms", 1.0 / 3.0));
+    }
+
+    #[test]
+    fn range_and_logspace() {
+        assert_eq!(
+            values("{range: [0.1 nA, 0.3 nA, 0.1 nA]}"),
+            ["100 pA", "200 pA", "300 pA"]
+        );
+        assert_eq!(
+            values("{range: [0, 1, 0.25]}"),
+            ["0", "0.25", "0.5", "0.75", "1"]
+        );
+        assert_eq!(
+            values("{logspace: [1 ms, 100 ms, 3]}"),
+            ["1 ms", "10 ms", "100 ms"]
+        );
+        assert!(expand(&axis("{range: [0 pA, 1 pA, -1 pA]}"), "a").is_err());
+        assert!(expand(&axis("{linspace: [0 pA, 1 ms, 3]}"), "a").is_err());
+        assert!(expand(&axis("{linspace: [0 pA, 1 pA, 0]}"), "a").is_err());
+    }
+
+    #[test]
+    fn points_are_the_product_of_groups() {
+        let mk = |path: &str, n: usize| Axis {
+            path: path.into(),
+            scope: "grid".into(),
+            values: (0..n)
+                .map(|k| Spanned {
+                    value: Scalar::Number(k as f64),
+                    referenced: serde_saphyr::Location::UNKNOWN,
+                    defined: serde_saphyr::Location::UNKNOWN,
+                })
+                .collect(),
+        };
+        let groups = vec![
+            Group {
+                axes: vec![mk("a", 3)],
+            },
+            Group {
+                axes: vec![mk("b", 2), mk("c", 2)],
+            },
+        ];
+        let p = points(&groups);
+        assert_eq!(p.len(), 6);
+        assert!(p.iter().all(|pt| pt.len() == 3));
+    }
+}

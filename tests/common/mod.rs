@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests: running the real binary, and reading
+//! dataset tables back with the parquet crate (no pyarrow) in a canonical order.
+#![allow(dead_code)]
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn};
+use arrow::datatypes::{Float64Type, UInt32Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn neurodyn(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_neurodyn"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run neurodyn")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The Parquet files of a table: all parts of a folder (by name), or one file.
+pub fn files(path: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files.sort();
+    files
+}
+
+/// Every row of a table, file by file.
+pub fn read(path: &Path) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    for f in files(path) {
+        let file = std::fs::File::open(&f).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        out.extend(reader.map(|b| b.unwrap()));
+    }
+    out
+}
+
+pub fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+pub fn u32s(batches: &[RecordBatch], col: &str) -> Vec<u32> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(col)
+                .unwrap()
+                .as_primitive::<UInt32Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+pub fn f64s(batches: &[RecordBatch], col: &str) -> Vec<f64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(col)
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+/// A table as one batch, rows sorted by (run_id, neuron, t_ms) where present and the
+/// wall-time column (which measures, not computes) dropped: equal contents compare
+/// equal however the rows were split into part files.
+pub fn canonical(path: &Path) -> RecordBatch {
+    let batches = read(path);
+    let schema = batches[0].schema();
+    let all = concat_batches(&schema, &batches).unwrap();
+    let keep: Vec<usize> = (0..all.num_columns())
+        .filter(|&i| schema.field(i).name() != "wall_s")
+        .collect();
+    let all = all.project(&keep).unwrap();
+    let keys: Vec<SortColumn> = ["run_id", "neuron", "t_ms"]
+        .iter()
+        .filter_map(|c| all.column_by_name(c))
+        .map(|a| SortColumn {
+            values: a.clone(),
+            options: None,
+        })
+        .collect();
+    let order = lexsort_to_indices(&keys, None).unwrap();
+    assert_eq!(order.len(), all.num_rows());
+    take_record_batch(&all, &order).unwrap()
+}
+
+/// Assert two datasets hold the same runs, spikes and traces.
+pub fn assert_same_dataset(a: &Path, b: &Path) {
+    for table in ["runs.parquet", "spikes", "traces"] {
+        if a.join(table).exists() || b.join(table).exists() {
+            let (x, y) = (canonical(&a.join(table)), canonical(&b.join(table)));
+            assert_eq!(x.num_rows(), y.num_rows(), "{table}: row counts differ");
+            assert!(
+                x == y,
+                "{table} differs between {} and {}",
+                a.display(),
+                b.display()
+            );
+        }
+    }
+    let null_count = |p: &Path| read(&p.join("runs.parquet"))[0].column(0).null_count();
+    assert_eq!(null_count(a), 0);
+}
