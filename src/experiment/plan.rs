@@ -540,7 +540,6 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
     let base_groups = groups(raw.grid.as_ref(), raw.zip.as_ref(), "")?;
     let mut runs = Vec::new();
     let mut warnings: Vec<InputError> = Vec::new();
-    let mut seen: HashMap<String, String> = HashMap::new();
     let mut any_indexed = false;
     for index in 0..variants.len().max(1) {
         let variant = variants.get(index);
@@ -591,19 +590,6 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
                     };
                     spec.key = seed::run_key(&spec.canonical(), replicate);
                     spec.seed = seed::run_seed(seed, &spec.key);
-                    let here = describe(&prefix, &point);
-                    if let Some(other) = seen.insert(spec.key.clone(), here.clone()) {
-                        return Err(InputError::new(format!(
-                            "{other} and {here} describe the same run"
-                        ))
-                        .key(if prefix.is_empty() {
-                            "grid".to_string()
-                        } else {
-                            format!("variants[{index}]")
-                        })
-                        .at(variant.and_then(loc))
-                        .hint("remove the duplicate, or use replicates for repeated draws"));
-                    }
                     runs.push(spec);
                 }
             }
@@ -612,6 +598,15 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
     // Order by run key: run ids then do not depend on the order the grid was written
     // in, and costly and cheap runs interleave across batches.
     runs.sort_by(|a, b| a.key.cmp(&b.key));
+    if let Some(w) = runs.windows(2).find(|w| w[0].key == w[1].key) {
+        return Err(InputError::new(format!(
+            "two runs have the same parameters and replicate ({} and {}), so they would be the same run",
+            w[0].label, w[1].label
+        ))
+        .key("variants")
+        .at(raw.variants.as_ref().and_then(loc))
+        .hint("remove the duplicate variant or grid value, or use replicates for repeated draws"));
+    }
     for (i, r) in runs.iter_mut().enumerate() {
         r.run_id = i as u32;
     }

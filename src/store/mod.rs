@@ -199,16 +199,15 @@ impl Dataset {
                 }
             }
         }
-        for dir in [
-            root.to_path_buf(),
-            root.join("_manifest"),
-            root.join(".staging"),
-        ] {
-            std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        }
+        // The record first: shards creating the dataset at the same moment then see
+        // either only hidden temporary files (and join) or the record.
+        std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
         let meta_path = root.join(META);
         if !meta_path.exists() {
             write_json(&meta_path, &meta)?;
+        }
+        for dir in [root.join("_manifest"), root.join(".staging")] {
+            std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         }
         let exp = root.join("experiment.yaml");
         if !exp.exists() {

@@ -55,13 +55,14 @@ pub struct TableWriter {
     path: PathBuf,
 }
 
-/// The dot-prefixed name a file is written under before it is complete.
+/// The dot-prefixed name a file is written under before it is complete; unique per
+/// process, so shards finishing together never write the same temporary file.
 pub fn temp_name(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 impl TableWriter {

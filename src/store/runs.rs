@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Runs per record batch.
-const CHUNK: usize = 1 << 16;
+const CHUNK: usize = 1 << 12;
 
 /// The kind of a parameter column, from its first value.
 #[derive(Clone, Copy, PartialEq, Debug)]
