@@ -404,3 +404,78 @@ fn a_100000_run_sweep_keeps_memory_bounded() {
     // Runs share part files: far fewer files than runs.
     assert!(files(&tmp.path().join("d/spikes")).len() < 50);
 }
+
+#[test]
+fn shard_from_env_reads_slurm_and_kubernetes_variables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(tmp.path(), "sweep.yaml", SWEEP);
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_neurodyn"));
+        c.args(["run", &exp, "--out", "d", "-q", "--shard-from-env"])
+            .args(extra);
+        for v in [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_COUNT",
+            "SLURM_ARRAY_TASK_MIN",
+            "JOB_COMPLETION_INDEX",
+        ] {
+            c.env_remove(v);
+        }
+        c.envs(env.iter().copied())
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    // An array numbered 4-5 (--array=4-5): task 5 is shard 1 of 2.
+    let o = run(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[("JOB_COMPLETION_INDEX", "0")], &["--shards", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(tmp.path().join("d/_SUCCESS").exists());
+    let status = neurodyn(tmp.path(), &["status", "d"]);
+    assert!(status.status.success());
+    // Without a shard count, a completion index is ambiguous; without variables, a usage error.
+    let o = run(&[("JOB_COMPLETION_INDEX", "0")], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--shards"), "{}", stderr(&o));
+    let o = run(&[], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("hint: "), "{}", stderr(&o));
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_resume_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(tmp.path(), "long.yaml", LONG);
+    let child = Command::new(env!("CARGO_BIN_EXE_neurodyn"))
+        .args(["run", &exp, "--out", "d", "-q", "--threads", "1"])
+        .current_dir(tmp.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let o = child.wait_with_output().unwrap();
+    // The sweep takes seconds in a test build, so the signal lands mid-sweep.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    assert!(!tmp.path().join("d/_SUCCESS").exists());
+    // What was committed is complete and readable.
+    if tmp.path().join("d/spikes").exists() {
+        read(&tmp.path().join("d/spikes"));
+    }
+    run_ok(tmp.path(), &["run", &exp, "--out", "d", "-q", "--resume"]);
+    run_ok(tmp.path(), &["run", &exp, "--out", "whole", "-q"]);
+    assert_same_dataset(&tmp.path().join("whole"), &tmp.path().join("d"));
+}

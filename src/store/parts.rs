@@ -21,47 +21,68 @@ pub struct TraceColumns {
     pub w: bool,
 }
 
-pub struct SpikeWriter {
-    table: TableWriter,
+/// The (run_id, neuron, t_ms) columns every part file starts with, buffered.
+#[derive(Default)]
+struct Keys {
     run_id: Vec<u32>,
     neuron: Vec<u32>,
     t: Vec<f64>,
 }
 
-impl SpikeWriter {
-    pub fn create(path: &Path) -> Result<Self, StoreError> {
-        let s = schema(vec![
+impl Keys {
+    fn fields() -> Vec<arrow::datatypes::Field> {
+        vec![
             field("run_id", DataType::UInt32, false, None),
             field("neuron", DataType::UInt32, false, None),
             field("t_ms", DataType::Float64, false, Some("ms")),
-        ]);
+        ]
+    }
+
+    fn push(&mut self, run_id: u32, neuron: u32, t: &[f64]) {
+        self.run_id.extend(std::iter::repeat_n(run_id, t.len()));
+        self.neuron.extend(std::iter::repeat_n(neuron, t.len()));
+        self.t.extend_from_slice(t);
+    }
+
+    fn len(&self) -> usize {
+        self.t.len()
+    }
+
+    fn take(&mut self) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.run_id))),
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.neuron))),
+            Arc::new(Float64Array::from(std::mem::take(&mut self.t))),
+        ]
+    }
+}
+
+pub struct SpikeWriter {
+    table: TableWriter,
+    keys: Keys,
+}
+
+impl SpikeWriter {
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
         Ok(SpikeWriter {
-            table: TableWriter::create(path, s)?,
-            run_id: Vec::new(),
-            neuron: Vec::new(),
-            t: Vec::new(),
+            table: TableWriter::create(path, schema(Keys::fields()))?,
+            keys: Keys::default(),
         })
     }
 
     fn push(&mut self, run_id: u32, neuron: u32, times: &[f64]) -> Result<(), StoreError> {
-        self.run_id.extend(std::iter::repeat_n(run_id, times.len()));
-        self.neuron.extend(std::iter::repeat_n(neuron, times.len()));
-        self.t.extend_from_slice(times);
-        if self.t.len() >= FLUSH_ROWS {
+        self.keys.push(run_id, neuron, times);
+        if self.keys.len() >= FLUSH_ROWS {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
-        if self.t.is_empty() {
+        if self.keys.len() == 0 {
             return Ok(());
         }
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(std::mem::take(&mut self.run_id))),
-            Arc::new(UInt32Array::from(std::mem::take(&mut self.neuron))),
-            Arc::new(Float64Array::from(std::mem::take(&mut self.t))),
-        ];
+        let cols = self.keys.take();
         self.table.write(cols)
     }
 
@@ -74,9 +95,7 @@ impl SpikeWriter {
 pub struct TraceWriter {
     table: TableWriter,
     columns: TraceColumns,
-    run_id: Vec<u32>,
-    neuron: Vec<u32>,
-    t: Vec<f64>,
+    keys: Keys,
     v: Vec<f64>,
     i: Vec<f64>,
     w: Vec<Option<f64>>,
@@ -84,11 +103,7 @@ pub struct TraceWriter {
 
 impl TraceWriter {
     pub fn create(path: &Path, columns: TraceColumns) -> Result<Self, StoreError> {
-        let mut fields = vec![
-            field("run_id", DataType::UInt32, false, None),
-            field("neuron", DataType::UInt32, false, None),
-            field("t_ms", DataType::Float64, false, Some("ms")),
-        ];
+        let mut fields = Keys::fields();
         if columns.v {
             fields.push(field("V_mV", DataType::Float64, false, Some("mV")));
         }
@@ -102,9 +117,7 @@ impl TraceWriter {
         Ok(TraceWriter {
             table: TableWriter::create(path, schema(fields))?,
             columns,
-            run_id: Vec::new(),
-            neuron: Vec::new(),
-            t: Vec::new(),
+            keys: Keys::default(),
             v: Vec::new(),
             i: Vec::new(),
             w: Vec::new(),
@@ -113,9 +126,7 @@ impl TraceWriter {
 
     fn push(&mut self, run_id: u32, neuron: u32, c: &TraceChunk) -> Result<(), StoreError> {
         let n = c.len();
-        self.run_id.extend(std::iter::repeat_n(run_id, n));
-        self.neuron.extend(std::iter::repeat_n(neuron, n));
-        self.t.extend_from_slice(&c.t);
+        self.keys.push(run_id, neuron, &c.t);
         if self.columns.v {
             self.v.extend_from_slice(&c.v);
         }
@@ -129,21 +140,17 @@ impl TraceWriter {
                 self.w.extend(std::iter::repeat_n(None, n));
             }
         }
-        if self.t.len() >= FLUSH_ROWS {
+        if self.keys.len() >= FLUSH_ROWS {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
-        if self.t.is_empty() {
+        if self.keys.len() == 0 {
             return Ok(());
         }
-        let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(std::mem::take(&mut self.run_id))),
-            Arc::new(UInt32Array::from(std::mem::take(&mut self.neuron))),
-            Arc::new(Float64Array::from(std::mem::take(&mut self.t))),
-        ];
+        let mut cols = self.keys.take();
         if self.columns.v {
             cols.push(Arc::new(Float64Array::from(std::mem::take(&mut self.v))));
         }
