@@ -4,6 +4,7 @@
 //! environment error).
 
 use clap::{Parser, Subcommand, ValueEnum};
+use neurodyn::analysis::{self, AnalysisError};
 use neurodyn::error::InputError;
 use neurodyn::experiment::{self, plan};
 use neurodyn::model::ModelKind;
@@ -61,6 +62,36 @@ enum Command {
         /// Print nothing but errors (no progress bar)
         #[arg(long, short)]
         quiet: bool,
+        /// Do not write summary.parquet and fi_curve.parquet when the dataset completes
+        #[arg(long)]
+        no_analyze: bool,
+    },
+    /// Write summary.parquet (spike-train statistics, firing patterns) and fi_curve.parquet
+    Analyze {
+        /// The dataset folder
+        results: PathBuf,
+    },
+    /// Draw figures (PNG and SVG) into RESULTS/plots/
+    Plot {
+        /// The dataset folder
+        results: PathBuf,
+        /// Runs to draw (default: the first 8)
+        #[arg(long = "run", value_name = "ID")]
+        runs: Vec<u32>,
+        /// Figure kinds (default: all)
+        #[arg(long = "kind", value_enum)]
+        kinds: Vec<PlotKind>,
+        /// Image formats (default: png and svg)
+        #[arg(long = "format", value_enum)]
+        formats: Vec<ImageFormat>,
+    },
+    /// Write a self-contained HTML report to RESULTS/report/index.html
+    Report {
+        /// The dataset folder
+        results: PathBuf,
+        /// Runs with figures in the report (default: the first 8)
+        #[arg(long = "run", value_name = "ID")]
+        runs: Vec<u32>,
     },
     /// Validate an experiment and describe its runs without running them
     Plan {
@@ -85,6 +116,20 @@ enum Command {
         /// Only this model (lif, eif, adex)
         model: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum PlotKind {
+    Traces,
+    Fi,
+    Isi,
+    Phase,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum ImageFormat {
+    Png,
+    Svg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -116,6 +161,27 @@ impl From<InputError> for Failure {
             code: 2,
             message: e.to_string(),
             hints: e.hints,
+        }
+    }
+}
+
+impl From<AnalysisError> for Failure {
+    fn from(e: AnalysisError) -> Self {
+        let hint = match &e {
+            AnalysisError::Unfinished(_) => {
+                "finish the dataset first: neurodyn run EXP --out DIR --resume"
+            }
+            AnalysisError::Store(_) | AnalysisError::Read { .. } => {
+                "give the folder `neurodyn run` wrote, e.g. results/<name>"
+            }
+            AnalysisError::Polars(_) => {
+                "this is a bug in neurodyn; please report it with the dataset"
+            }
+        };
+        Failure {
+            code: 2,
+            message: e.to_string(),
+            hints: vec![hint.into()],
         }
     }
 }
@@ -231,6 +297,7 @@ fn cmd_run(
     fail_fast: bool,
     max_runs: u64,
     quiet: bool,
+    analyze: bool,
 ) -> Result<ExitCode, Failure> {
     let (plan, text) = load_plan(path, max_runs)?;
     let threads = match threads {
@@ -284,6 +351,15 @@ fn cmd_run(
             summary.total,
             if summary.complete { ", dataset complete" } else { "" },
         );
+    }
+    if summary.complete && analyze && !summary.ran.is_empty() {
+        let a = analysis::analyze(&summary.out)?;
+        if !quiet {
+            eprintln!(
+                "analyzed: summary.parquet ({} rows), fi_curve.parquet ({} rows)",
+                a.summary_rows, a.fi_rows
+            );
+        }
     }
     if summary.stopped {
         eprintln!(
@@ -398,6 +474,92 @@ fn cmd_status(root: &Path, shards: Option<u32>) -> Result<ExitCode, Failure> {
     })
 }
 
+fn cmd_analyze(root: &Path) -> Result<ExitCode, Failure> {
+    let a = analysis::analyze(root)?;
+    println!(
+        "{}: summary.parquet ({} rows), fi_curve.parquet ({} rows)",
+        root.display(),
+        a.summary_rows,
+        a.fi_rows
+    );
+    if a.patterns.len() <= 50 {
+        println!("run_id\tlabel\tpattern");
+        for (id, label, pattern) in &a.patterns {
+            println!("{id}\t{label}\t{pattern}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The runs figures are drawn for: those asked for, else the first eight.
+fn default_runs(root: &Path, runs: Vec<u32>) -> Result<Vec<u32>, Failure> {
+    if !runs.is_empty() {
+        return Ok(runs);
+    }
+    let n = Dataset::read(root)
+        .map(|d| d.meta.runs)
+        .map_err(|e| Failure::from(AnalysisError::Store(e)))?;
+    Ok((0..n.min(8) as u32).collect())
+}
+
+fn cmd_plot(
+    root: &Path,
+    runs: Vec<u32>,
+    kinds: Vec<PlotKind>,
+    formats: Vec<ImageFormat>,
+) -> Result<ExitCode, Failure> {
+    if !root.join("summary.parquet").exists() {
+        analysis::analyze(root)?;
+    }
+    let runs = default_runs(root, runs)?;
+    let kinds: Vec<neurodyn::plot::Kind> = if kinds.is_empty() {
+        neurodyn::plot::Kind::ALL.to_vec()
+    } else {
+        kinds
+            .iter()
+            .map(|k| match k {
+                PlotKind::Traces => neurodyn::plot::Kind::Traces,
+                PlotKind::Fi => neurodyn::plot::Kind::Fi,
+                PlotKind::Isi => neurodyn::plot::Kind::Isi,
+                PlotKind::Phase => neurodyn::plot::Kind::Phase,
+            })
+            .collect()
+    };
+    let formats: Vec<neurodyn::plot::Format> = if formats.is_empty() {
+        vec![neurodyn::plot::Format::Png, neurodyn::plot::Format::Svg]
+    } else {
+        formats
+            .iter()
+            .map(|f| match f {
+                ImageFormat::Png => neurodyn::plot::Format::Png,
+                ImageFormat::Svg => neurodyn::plot::Format::Svg,
+            })
+            .collect()
+    };
+    let mut written = 0;
+    for kind in kinds {
+        if kind == neurodyn::plot::Kind::Fi {
+            written += neurodyn::plot::figure(root, kind, None, &formats)?.len();
+            continue;
+        }
+        for &id in &runs {
+            for p in neurodyn::plot::figure(root, kind, Some(id), &formats)? {
+                println!("{}", p.display());
+                written += 1;
+            }
+        }
+    }
+    println!("{written} files in {}", root.join("plots").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_report(root: &Path, runs: Vec<u32>) -> Result<ExitCode, Failure> {
+    let runs = default_runs(root, runs)?;
+    let path = neurodyn::report::write(root, &runs)?;
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_models(only: Option<String>) -> Result<ExitCode, Failure> {
     let kinds: Vec<ModelKind> = match only.as_deref() {
         None => ModelKind::ALL.to_vec(),
@@ -449,6 +611,7 @@ fn main() -> ExitCode {
             fail_fast,
             max_runs,
             quiet,
+            no_analyze,
         } => {
             let shard = match (shard, from_env) {
                 (Some(s), _) => parse_shard(&s),
@@ -466,6 +629,7 @@ fn main() -> ExitCode {
                     fail_fast,
                     max_runs,
                     quiet,
+                    !no_analyze,
                 )
             })
         }
@@ -475,6 +639,14 @@ fn main() -> ExitCode {
             max_runs,
         } => cmd_plan(&experiment, format, max_runs),
         Command::Status { results, shards } => cmd_status(&results, shards),
+        Command::Analyze { results } => cmd_analyze(&results),
+        Command::Plot {
+            results,
+            runs,
+            kinds,
+            formats,
+        } => cmd_plot(&results, runs, kinds, formats),
+        Command::Report { results, runs } => cmd_report(&results, runs),
         Command::Models { model } => cmd_models(model),
     };
     match result {

@@ -251,6 +251,11 @@ impl RunSpec {
         }
         cols.push(Column::quantity("window_start", Dim::Time, self.window.0));
         cols.push(Column::quantity("window_stop", Dim::Time, self.window.1));
+        cols.push(Column::quantity(
+            "stimulus_onset",
+            Dim::Time,
+            self.input.onset(),
+        ));
         cols
     }
 
@@ -260,7 +265,11 @@ impl RunSpec {
     pub fn canonical(&self) -> String {
         let mut out = String::from("neurodyn-run/v1\n");
         for c in self.parameters(true) {
-            if c.name.starts_with("window_") || c.name == "replicate" {
+            // Analysis settings and derived values do not shape the simulation.
+            if c.name.starts_with("window_")
+                || c.name.starts_with("stimulus_")
+                || c.name == "replicate"
+            {
                 continue;
             }
             let v = match c.value {

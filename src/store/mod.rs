@@ -107,6 +107,7 @@ const DATASET_ENTRIES: &[&str] = &[
     "summary.parquet",
     "fi_curve.parquet",
     "plots",
+    "report",
     "_manifest",
     "_SUCCESS",
 ];

@@ -67,7 +67,7 @@ pub fn parameter_columns(plan: &Plan) -> Vec<ParamColumn> {
         col.nullable = n < plan.runs.len();
     }
     let rank = |name: &str| {
-        ["model_", "initial_", "input_", "window_"]
+        ["model_", "initial_", "input_", "window_", "stimulus_"]
             .iter()
             .position(|p| name.starts_with(p))
             .map_or(0, |i| i + 1)

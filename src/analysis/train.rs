@@ -1,0 +1,148 @@
+//! Spike-train statistics of one neuron over an analysis window (DESIGN §8). Every
+//! statistic that needs more spikes than the train has is None (a null in the
+//! tables), never NaN.
+
+use super::patterns::{self, Pattern};
+
+/// What is known about the run a train belongs to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    /// Analysis window [start, stop) in ms.
+    pub start: f64,
+    pub stop: f64,
+    /// Stimulus onset in ms (first-spike latency is measured from here).
+    pub onset: f64,
+}
+
+/// The statistics of one spike train.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainStats {
+    pub n_spikes: u64,
+    pub rate_hz: f64,
+    pub mean_isi_ms: Option<f64>,
+    pub median_isi_ms: Option<f64>,
+    /// SD/mean of the ISIs (sample SD, n − 1); needs two ISIs.
+    pub isi_cv: Option<f64>,
+    /// First spike at or after the onset, minus the onset.
+    pub first_spike_latency_ms: Option<f64>,
+    /// 1/ISI_1 of the window.
+    pub onset_rate_hz: Option<f64>,
+    /// 1/(mean of the window's last STEADY_ISIS ISIs).
+    pub steady_state_rate_hz: Option<f64>,
+    /// Mean of (ISI_{k+1} − ISI_k)/(ISI_{k+1} + ISI_k) (Naud et al. 2008; eFEL
+    /// adaptation_index); needs two ISIs.
+    pub adaptation_index: Option<f64>,
+    pub pattern: Pattern,
+}
+
+/// How many of the last ISIs define the steady-state rate.
+pub const STEADY_ISIS: usize = 3;
+
+pub fn mean(x: &[f64]) -> Option<f64> {
+    (!x.is_empty()).then(|| x.iter().sum::<f64>() / x.len() as f64)
+}
+
+/// Sample standard deviation (n − 1).
+pub fn sd(x: &[f64]) -> Option<f64> {
+    let m = mean(x)?;
+    (x.len() >= 2)
+        .then(|| (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt())
+}
+
+pub fn median(x: &[f64]) -> Option<f64> {
+    if x.is_empty() {
+        return None;
+    }
+    let mut s = x.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    })
+}
+
+/// ISIs of consecutive spikes.
+pub fn isis(spikes: &[f64]) -> Vec<f64> {
+    spikes.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+/// Statistics of a train (sorted spike times in ms) over `w`.
+pub fn stats(spikes: &[f64], w: Window) -> TrainStats {
+    let inside: Vec<f64> = spikes
+        .iter()
+        .copied()
+        .filter(|&t| t >= w.start && t < w.stop)
+        .collect();
+    let isi = isis(&inside);
+    let n = inside.len() as u64;
+    let mean_isi = mean(&isi);
+    let tail = &isi[isi.len().saturating_sub(STEADY_ISIS)..];
+    let adaptation = (isi.len() >= 2).then(|| {
+        let terms: Vec<f64> = isi
+            .windows(2)
+            .map(|p| (p[1] - p[0]) / (p[1] + p[0]))
+            .collect();
+        terms.iter().sum::<f64>() / terms.len() as f64
+    });
+    TrainStats {
+        n_spikes: n,
+        rate_hz: n as f64 / ((w.stop - w.start) / 1000.0),
+        mean_isi_ms: mean_isi,
+        median_isi_ms: median(&isi),
+        isi_cv: sd(&isi).zip(mean_isi).map(|(s, m)| s / m),
+        first_spike_latency_ms: spikes.iter().find(|&&t| t >= w.onset).map(|t| t - w.onset),
+        onset_rate_hz: isi.first().map(|i| 1000.0 / i),
+        steady_state_rate_hz: mean(tail).map(|m| 1000.0 / m),
+        adaptation_index: adaptation,
+        pattern: patterns::classify(spikes, w),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: Window = Window {
+        start: 0.0,
+        stop: 1000.0,
+        onset: 100.0,
+    };
+
+    #[test]
+    fn regular_train() {
+        let spikes: Vec<f64> = (0..10).map(|k| 110.0 + 50.0 * k as f64).collect();
+        let s = stats(&spikes, W);
+        assert_eq!(s.n_spikes, 10);
+        assert_eq!(s.rate_hz, 10.0);
+        assert_eq!(s.mean_isi_ms, Some(50.0));
+        assert_eq!(s.median_isi_ms, Some(50.0));
+        assert_eq!(s.isi_cv, Some(0.0));
+        assert_eq!(s.first_spike_latency_ms, Some(10.0));
+        assert_eq!(s.onset_rate_hz, Some(20.0));
+        assert_eq!(s.steady_state_rate_hz, Some(20.0));
+        assert_eq!(s.adaptation_index, Some(0.0));
+    }
+
+    #[test]
+    fn empty_and_single_spike_trains_give_nulls_not_nan() {
+        let s = stats(&[], W);
+        assert_eq!((s.n_spikes, s.rate_hz), (0, 0.0));
+        assert!(s.mean_isi_ms.is_none() && s.isi_cv.is_none() && s.adaptation_index.is_none());
+        assert!(s.first_spike_latency_ms.is_none() && s.onset_rate_hz.is_none());
+        let s = stats(&[150.0], W);
+        assert_eq!(s.n_spikes, 1);
+        assert_eq!(s.first_spike_latency_ms, Some(50.0));
+        assert!(s.mean_isi_ms.is_none() && s.steady_state_rate_hz.is_none());
+    }
+
+    #[test]
+    fn adaptation_index_of_lengthening_isis() {
+        // ISIs 10, 20, 40: terms 1/3 and 1/3.
+        let s = stats(&[100.0, 110.0, 130.0, 170.0], W);
+        assert!((s.adaptation_index.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(s.median_isi_ms, Some(20.0));
+        assert!((s.steady_state_rate_hz.unwrap() - 1000.0 / (70.0 / 3.0)).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,251 @@
+//! Analysis, figures and report through the real binary: the Naud et al. (2008)
+//! cells in their published classes, summary rows for silent neurons, F-I rates
+//! against the LIF closed form, every figure kind as a valid image, and the report.
+
+mod common;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Float64Type, UInt64Type};
+use common::*;
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let o = neurodyn(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn naud_2008_cells_fall_in_their_published_classes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/naud2008.yaml");
+    run_ok(
+        tmp.path(),
+        &["run", exp.to_str().unwrap(), "--out", "naud", "-q"],
+    );
+    let out = run_ok(tmp.path(), &["analyze", "naud"]);
+    // Each variant is labelled with its class in Naud et al. (2008), Fig. 4.
+    let mut seen = 0;
+    for line in out.lines().skip(2) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 3, "{line}");
+        assert_eq!(
+            cols[1], cols[2],
+            "cell {} classified as {}",
+            cols[1], cols[2]
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 8, "{out}");
+}
+
+#[test]
+fn silent_neurons_get_rate_zero_and_nulls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(
+        tmp.path(),
+        "quiet.yaml",
+        "name: quiet\nduration: 200 ms\ndt: 0.1 ms\nneurons: 4\nmodel: {type: lif}\n\
+         input: {type: constant, amplitude: 0 pA}\ngrid: {input.amplitude: [0 pA, 800 pA]}\n",
+    );
+    run_ok(tmp.path(), &["run", &exp, "--out", "d", "-q"]);
+    let summary = read(&tmp.path().join("d/summary.parquet"));
+    assert_eq!(rows(&summary), 8, "a row for every neuron of every run");
+    let b = &summary[0];
+    let n = b
+        .column_by_name("n_spikes")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    let rate = b
+        .column_by_name("rate_Hz")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let cv = b
+        .column_by_name("isi_cv")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let pattern = b.column_by_name("pattern").unwrap().as_string::<i32>();
+    let mut silent = 0;
+    for k in 0..b.num_rows() {
+        assert!(rate.value(k).is_finite());
+        if n.value(k) == 0 {
+            silent += 1;
+            assert_eq!(rate.value(k), 0.0);
+            assert!(cv.is_null(k));
+            assert_eq!(pattern.value(k), "silent");
+        } else {
+            assert!(!cv.is_null(k) && cv.value(k).is_finite());
+        }
+    }
+    assert_eq!(silent, 4);
+    // No NaN anywhere: undefined statistics are nulls.
+    for col in b.columns() {
+        if let Some(f) = col.as_primitive_opt::<Float64Type>() {
+            assert!(f.iter().flatten().all(|x| !x.is_nan()));
+        }
+    }
+}
+
+#[test]
+fn fi_curve_matches_the_lif_closed_form_and_brackets_the_rheobase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(
+        tmp.path(),
+        "fi.yaml",
+        "name: fi\nduration: 2 s\ndt: 0.1 ms\nmethod: exact\nneurons: 2\nmodel: {type: lif, t_ref: 2 ms}\n\
+         input: {type: constant, amplitude: 0 pA}\n\
+         grid: {input.amplitude: {range: [500 pA, 1 nA, 50 pA]}}\nreplicates: 2\n",
+    );
+    run_ok(tmp.path(), &["run", &exp, "--out", "d", "-q"]);
+    let fi = read(&tmp.path().join("d/fi_curve.parquet"));
+    assert_eq!(rows(&fi), 11);
+    let b = &fi[0];
+    let current = b
+        .column_by_name("current_pA")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let steady = b
+        .column_by_name("steady_state_rate_Hz_mean")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let count = b.column_by_name("rate_Hz_count").unwrap();
+    let rheobase = b
+        .column_by_name("rheobase_pA")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let (c, g_l, e_l, v_th, v_reset) = (281.0, 30.0, -70.6, -50.4, -70.6);
+    for k in 0..b.num_rows() {
+        let i = current.value(k);
+        let v_inf = e_l + i / g_l;
+        if v_inf <= v_th {
+            assert!(steady.is_null(k), "no steady rate below rheobase at {i} pA");
+            continue;
+        }
+        // 1000 / (t_ref + τ ln((V∞ − V_reset)/(V∞ − V_th))), exact integration.
+        let rate = 1000.0 / (2.0 + c / g_l * ((v_inf - v_reset) / (v_inf - v_th)).ln());
+        assert!(
+            (steady.value(k) - rate).abs() < 1e-6 * rate,
+            "{i} pA: {} vs {rate}",
+            steady.value(k)
+        );
+    }
+    // 2 neurons x 2 replicates per point.
+    assert_eq!(
+        count
+            .as_any()
+            .downcast_ref::<arrow::array::UInt32Array>()
+            .map(|a| a.value(0))
+            .unwrap_or(4),
+        4
+    );
+    // Rheobase g_L (V_th − E_L) = 606 pA lies between 600 and 650 pA: estimate 625.
+    assert_eq!(rheobase.value(0), 625.0);
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    let be = |o: usize| u32::from_be_bytes(bytes[o..o + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+#[test]
+fn every_figure_kind_renders_as_png_and_svg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/naud2008.yaml");
+    run_ok(
+        tmp.path(),
+        &["run", exp.to_str().unwrap(), "--out", "naud", "-q"],
+    );
+    let out = run_ok(tmp.path(), &["plot", "naud", "--run", "0", "--run", "5"]);
+    let plots = tmp.path().join("naud/plots");
+    for kind in ["traces", "isi", "phase"] {
+        for run in [0, 5] {
+            let png = plots.join(format!("{kind}-run{run}.png"));
+            assert_eq!(png_size(&png), (1000, 800), "{out}");
+            let svg = std::fs::read_to_string(plots.join(format!("{kind}-run{run}.svg"))).unwrap();
+            assert!(svg.contains("<svg") && svg.contains("width=\"1000\""));
+            assert!(
+                svg.contains("(ms)") || svg.contains("(mV)"),
+                "axis labels with units"
+            );
+        }
+    }
+    assert_eq!(png_size(&plots.join("fi_curve.png")), (1000, 800));
+    // A PNG that is not blank: many distinct byte values after compression.
+    let bytes = std::fs::read(plots.join("traces-run5.png")).unwrap();
+    assert!(bytes.len() > 20_000, "suspiciously small image");
+}
+
+#[test]
+fn report_is_one_self_contained_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/naud2008.yaml");
+    run_ok(
+        tmp.path(),
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            "naud",
+            "-q",
+            "--no-analyze",
+        ],
+    );
+    assert!(!tmp.path().join("naud/summary.parquet").exists());
+    let out = run_ok(tmp.path(), &["report", "naud", "--run", "1"]);
+    let page = std::fs::read_to_string(tmp.path().join(out.trim())).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<title>neurodyn report: naud</title>"));
+    for section in [
+        "Experiment",
+        "Provenance",
+        "F-I curves",
+        "Firing patterns",
+        "Summary",
+        "Run 1",
+    ] {
+        assert!(page.contains(section), "missing {section}");
+    }
+    assert!(page.matches("<svg").count() >= 4);
+    // Nothing loaded from elsewhere.
+    for external in ["src=\"http", "href=\"http", "<script", "<link"] {
+        assert!(!page.contains(external), "external reference {external}");
+    }
+}
+
+#[test]
+fn analyze_refuses_an_unfinished_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/naud2008.yaml");
+    run_ok(
+        tmp.path(),
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            "d",
+            "-q",
+            "--shard",
+            "0/2",
+        ],
+    );
+    let o = neurodyn(tmp.path(), &["analyze", "d"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a finished") && stderr(&o).contains("hint: "),
+        "{}",
+        stderr(&o)
+    );
+}
