@@ -34,7 +34,10 @@ fn chromium(args: &[String]) -> std::process::Output {
 fn report_renders_in_headless_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = repo().join("experiments/naud2008.yaml");
-    let o = neurodyn(tmp.path(), &["run", exp.to_str().unwrap(), "--out", "naud", "-q"]);
+    let o = neurodyn(
+        tmp.path(),
+        &["run", exp.to_str().unwrap(), "--out", "naud", "-q"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let o = neurodyn(tmp.path(), &["report", "naud", "--run", "0", "--run", "5"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -43,8 +46,15 @@ fn report_renders_in_headless_chromium() {
 
     let dom = chromium(&["--dump-dom".into(), url.clone()]);
     let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("<title>neurodyn report: naud</title>"), "DOM: {}", &dom[..dom.len().min(500)]);
-    assert!(dom.matches("<svg").count() >= 5, "figures missing from the rendered DOM");
+    assert!(
+        dom.contains("<title>neurodyn report: naud</title>"),
+        "DOM: {}",
+        &dom[..dom.len().min(500)]
+    );
+    assert!(
+        dom.matches("<svg").count() >= 5,
+        "figures missing from the rendered DOM"
+    );
 
     let shot = tmp.path().join("shot.png");
     let o = chromium(&[
@@ -52,9 +62,17 @@ fn report_renders_in_headless_chromium() {
         format!("--screenshot={}", shot.display()),
         url,
     ]);
-    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let bytes = std::fs::read(&shot).unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     // A blank 1200x1600 page compresses to a few kB; text and figures to far more.
-    assert!(bytes.len() > 50_000, "screenshot looks blank ({} bytes)", bytes.len());
+    assert!(
+        bytes.len() > 50_000,
+        "screenshot looks blank ({} bytes)",
+        bytes.len()
+    );
 }

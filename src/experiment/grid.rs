@@ -35,7 +35,9 @@ impl<'de> Deserialize<'de> for AxisRaw {
         impl<'de> Visitor<'de> for V {
             type Value = AxisRaw;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of values or {linspace|logspace|range: [from, to, n or step]}")
+                // A bracketed key in a flow map ({input[0].amplitude: ...}) is read by
+                // YAML as a flow sequence, and ends up here: say how to write it.
+                f.write_str("a list of values or {linspace|logspace|range: [from, to, n or step]} (inside {...}, quote keys with brackets: \"input[0].amplitude\")")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<AxisRaw, A::Error> {
                 Vec::<Spanned<Scalar>>::deserialize(de::value::SeqAccessDeserializer::new(seq))
