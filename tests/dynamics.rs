@@ -267,3 +267,36 @@ fn white_noise_statistics_do_not_depend_on_dt() {
         );
     }
 }
+
+/// NEST's published aeif reference (testsuite test_aeif_lsodar): spike times of an
+/// AdEx cell with V_peak = 0 mV under 420 pA, from a high-accuracy ODE solver.
+const NEST_AEIF_SPIKES: [f64; 7] = [
+    18.7153, 30.5606, 42.4952, 54.5175, 66.6260, 78.8193, 91.0957,
+];
+
+fn nest_aeif(dt: &str) -> Vec<f64> {
+    let s = spec(&format!(
+        "name: nest\nduration: 100 ms\ndt: {dt}\nmethod: rk4\n\
+         model: {{type: adex, C: 200 pF, g_L: 11 nS, E_L: -70 mV, V_T: -50 mV, Delta_T: 2 mV, \
+         a: 3 nS, tau_w: 300 ms, b: 0 pA, V_reset: -58 mV, V_peak: 0 mV}}\n\
+         initial: {{V: -70 mV, w: 5 pA}}\ninput: {{type: constant, amplitude: 420 pA}}\n"
+    ));
+    run(&s).spike_times(0)
+}
+
+#[test]
+fn adex_matches_nests_reference_trace_at_dt_0_1() {
+    let coarse = nest_aeif("0.1 ms");
+    let fine = nest_aeif("0.001 ms");
+    assert_eq!(coarse.len(), 7);
+    // Against NEST's reference: the published times carry 4 decimals and our converged
+    // solution sits within 0.005 ms of them; 0.01 ms leaves room for the rounding.
+    for (t, r) in coarse.iter().zip(NEST_AEIF_SPIKES) {
+        assert!((t - r).abs() < 0.01, "spike at {t} vs NEST {r}");
+    }
+    // Against itself at a 100x finer step: sub-stepping the exponential upswing keeps
+    // the fixed-step error far below the 0.1 ms target of DESIGN §10.
+    for (c, f) in coarse.iter().zip(&fine) {
+        assert!((c - f).abs() < 1e-3, "dt 0.1: {c}, dt 0.001: {f}");
+    }
+}

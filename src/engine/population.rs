@@ -174,7 +174,12 @@ impl<'a, M: Dynamics> Block<'a, M> {
                         end: det.end + noise,
                     };
                     let (v1, w1) = I::step(&self.model, v, w, i, h);
-                    if v1 < theta && w1.is_finite() {
+                    // Steps that end in the upswing go the slow way, in sub-steps.
+                    let upswing = self
+                        .model
+                        .upswing_step(v1, w1, i.end)
+                        .is_some_and(|l| l < h);
+                    if v1 < theta && w1.is_finite() && !upswing {
                         self.v[j] = v1;
                         self.w[j] = w1;
                         continue;
@@ -280,11 +285,17 @@ impl<'a, M: Dynamics> Block<'a, M> {
                 v = m.v_reset();
                 t = until;
             }
-            let h = t_end - t;
+            let remaining = t_end - t;
             // A remainder this short is rounding, not time left in the step.
-            if h <= 1e-9 * self.spec.dt {
+            if remaining <= 1e-9 * self.spec.dt {
                 break;
             }
+            // In the upswing, sub-steps that resolve the exponential run-away (not
+            // below a millionth of dt, so the loop always ends).
+            let h = match m.upswing_step(v, w, current(t)) {
+                Some(limit) => remaining.min(limit.max(1e-6 * self.spec.dt)),
+                None => remaining,
+            };
             let at = |s: f64| Currents {
                 start: current(t),
                 mid: current(t + 0.5 * s),
@@ -302,6 +313,10 @@ impl<'a, M: Dynamics> Block<'a, M> {
             if v1 < theta {
                 v = v1;
                 w = w1;
+                t += h;
+                if h < remaining {
+                    continue;
+                }
                 break;
             }
             let s = I::crossing(&m, v, w, h, &at);

@@ -119,6 +119,9 @@ impl Dynamics for Adex {
     fn jump(&self) -> f64 {
         self.b
     }
+    fn upswing_step(&self, v: f64, w: f64, i: f64) -> Option<f64> {
+        self.exp.upswing_step(v, self.derivs(v, w, i).0)
+    }
     fn w_held(&self, w: f64, h: f64) -> f64 {
         let w_inf = self.a * (self.v_reset - self.e_l);
         w_inf + (w - w_inf) * (-h * self.inv_tau_w).exp()

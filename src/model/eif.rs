@@ -57,7 +57,18 @@ impl Exponential {
     pub fn current(&self, v: f64) -> f64 {
         self.g_delta_t * ((v - self.v_t) * self.inv_delta_t).min(self.x_max).exp()
     }
+
+    /// Above V_T, the step that moves V by at most UPSWING_DV × Δ_T at the present
+    /// rate `dv` (mV/ms); None below V_T or when V is not rising.
+    #[inline(always)]
+    pub fn upswing_step(&self, v: f64, dv: f64) -> Option<f64> {
+        (v > self.v_t && dv > 0.0).then(|| UPSWING_DV / (self.inv_delta_t * dv))
+    }
 }
+
+/// Sub-step size in the upswing, in units of Δ_T of voltage change. A quarter of Δ_T
+/// keeps the exponential term within e^0.25 ≈ 1.3× over a sub-step.
+pub const UPSWING_DV: f64 = 0.25;
 
 /// EIF right-hand side with precomputed constants.
 #[derive(Clone, Copy, Debug)]
@@ -101,5 +112,8 @@ impl Dynamics for Eif {
     }
     fn t_ref(&self) -> f64 {
         self.t_ref
+    }
+    fn upswing_step(&self, v: f64, w: f64, i: f64) -> Option<f64> {
+        self.exp.upswing_step(v, self.derivs(v, w, i).0)
     }
 }

@@ -407,6 +407,13 @@ pub trait Dynamics: Copy + Send + Sync {
     fn w_held(&self, w: f64, _h: f64) -> f64 {
         w
     }
+    /// The longest step that resolves the spike upswing at state (v, w) under current
+    /// i, or None where a full step is accurate. Models with an exponential term run
+    /// away in finite time above V_T; a fixed step across that blow-up makes spike
+    /// times converge only at first order in dt, so there the engine sub-steps.
+    fn upswing_step(&self, _v: f64, _w: f64, _i: f64) -> Option<f64> {
+        None
+    }
 }
 
 #[cfg(test)]
