@@ -119,7 +119,12 @@ impl Dynamics for Adex {
     fn jump(&self) -> f64 {
         self.b
     }
+    #[inline(always)]
     fn upswing_step(&self, v: f64, w: f64, i: f64) -> Option<f64> {
+        // Below V_T (nearly every step) this costs one comparison, no exp().
+        if v <= self.exp.v_t {
+            return None;
+        }
         self.exp.upswing_step(v, self.derivs(v, w, i).0)
     }
     fn w_held(&self, w: f64, h: f64) -> f64 {

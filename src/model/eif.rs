@@ -113,7 +113,12 @@ impl Dynamics for Eif {
     fn t_ref(&self) -> f64 {
         self.t_ref
     }
+    #[inline(always)]
     fn upswing_step(&self, v: f64, w: f64, i: f64) -> Option<f64> {
+        // Below V_T (nearly every step) this costs one comparison, no exp().
+        if v <= self.exp.v_t {
+            return None;
+        }
         self.exp.upswing_step(v, self.derivs(v, w, i).0)
     }
 }
