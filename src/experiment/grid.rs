@@ -121,7 +121,15 @@ pub fn axis_len(axis: &Spanned<AxisRaw>, key: &str) -> Result<u64, InputError> {
             Kind::Lin(_, _, n) | Kind::Log(_, _, n) => count(n, key),
             Kind::Step(a, b, s) => {
                 let (ia, ib, is, _, _) = step_integers(a, b, s, key, at)?;
-                u64::try_from((ib - ia) / is + 1).map_err(|_| overflow(key, at))
+                let n = (ib - ia) / is + 1;
+                if n > i128::from(MAX_AXIS) {
+                    return Err(range_error(
+                        key,
+                        at,
+                        format!("the range has {n} values, more than {MAX_AXIS}"),
+                    ));
+                }
+                u64::try_from(n).map_err(|_| overflow(key, at))
             }
         },
     }
@@ -301,7 +309,8 @@ pub fn expand(axis: &Spanned<AxisRaw>, key: &str) -> Result<Vec<Spanned<Scalar>>
                 } else if k + 1 == n {
                     fb
                 } else {
-                    let x = fa * (fb / fa).powf(k as f64 / (n - 1) as f64);
+                    // In logarithms, so that wide ranges do not overflow.
+                    let x = (fa.ln() + (fb.ln() - fa.ln()) * k as f64 / (n - 1) as f64).exp();
                     format!("{x:.14e}").parse().unwrap_or(x)
                 };
                 out.push(spanned(written(v, pa.1)));
@@ -405,6 +414,14 @@ mod tests {
             ["1 ms", "10 ms", "100 ms"]
         );
         assert!(expand(&axis("{range: [0 pA, 1 pA, -1 pA]}"), "a").is_err());
+        let e = expand(&axis("{range: [0 pA, 1 nA, 1e-30 pA]}"), "a").unwrap_err();
+        assert!(e.message.contains("more than"), "{}", e.message);
+        let wide = values("{logspace: [1e-300 pA, 1e300 pA, 3]}");
+        let parsed: Vec<f64> = wide
+            .iter()
+            .map(|v| crate::units::parse(v, Dim::Current).unwrap())
+            .collect();
+        assert_eq!(parsed, [1e-300, 1.0, 1e300]);
         assert!(expand(&axis("{linspace: [0 pA, 1 ms, 3]}"), "a").is_err());
         assert!(expand(&axis("{linspace: [0 pA, 1 pA, 0]}"), "a").is_err());
     }
