@@ -177,6 +177,7 @@ impl From<AnalysisError> for Failure {
             AnalysisError::Polars(_) => {
                 "this is a bug in neurodyn; please report it with the dataset"
             }
+            AnalysisError::NoRun { .. } => "runs.parquet lists every run_id with its parameters",
         };
         Failure {
             code: 2,

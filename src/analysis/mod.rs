@@ -29,6 +29,8 @@ pub enum AnalysisError {
     Store(#[from] StoreError),
     #[error("F-I aggregation: {0}")]
     Polars(String),
+    #[error("the dataset has no run {run} (it has runs 0 to {last})")]
+    NoRun { run: u32, last: usize },
 }
 
 /// One row of summary.parquet.

@@ -111,16 +111,10 @@ fn read_error(path: &Path, m: impl std::fmt::Display) -> AnalysisError {
     }
 }
 
-fn params(root: &Path, runs: &Runs, id: u32) -> Result<RunParams, AnalysisError> {
-    let path = root.join("runs.parquet");
-    let info = runs.get(id).ok_or_else(|| {
-        read_error(
-            &path,
-            format!(
-                "no run {id} (the dataset has {} runs)",
-                runs.table.num_rows()
-            ),
-        )
+fn params(runs: &Runs, id: u32) -> Result<RunParams, AnalysisError> {
+    let info = runs.get(id).ok_or(AnalysisError::NoRun {
+        run: id,
+        last: runs.table.num_rows().saturating_sub(1),
     })?;
     let t = &runs.table;
     let k = id as usize;
@@ -160,7 +154,7 @@ fn params(root: &Path, runs: &Runs, id: u32) -> Result<RunParams, AnalysisError>
 pub fn run_data(root: &Path, id: u32) -> Result<RunData, AnalysisError> {
     let runs = Runs::read(&root.join("runs.parquet"))?;
     let mut d = RunData {
-        params: params(root, &runs, id)?,
+        params: params(&runs, id)?,
         ..RunData::default()
     };
     let dataset = Dataset::read(root)?;
