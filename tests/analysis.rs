@@ -5,7 +5,7 @@
 mod common;
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{Float64Type, UInt64Type};
+use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
 use common::*;
 use std::path::Path;
 
@@ -58,18 +58,9 @@ fn silent_neurons_get_rate_zero_and_nulls() {
     let summary = read(&tmp.path().join("d/summary.parquet"));
     assert_eq!(rows(&summary), 8, "a row for every neuron of every run");
     let b = &summary[0];
-    let n = b
-        .column_by_name("n_spikes")
-        .unwrap()
-        .as_primitive::<UInt64Type>();
-    let rate = b
-        .column_by_name("rate_Hz")
-        .unwrap()
-        .as_primitive::<Float64Type>();
-    let cv = b
-        .column_by_name("isi_cv")
-        .unwrap()
-        .as_primitive::<Float64Type>();
+    let n = col::<UInt64Type>(b, "n_spikes");
+    let rate = col::<Float64Type>(b, "rate_Hz");
+    let cv = col::<Float64Type>(b, "isi_cv");
     let pattern = b.column_by_name("pattern").unwrap().as_string::<i32>();
     let mut silent = 0;
     for k in 0..b.num_rows() {
@@ -106,19 +97,10 @@ fn fi_curve_matches_the_lif_closed_form_and_brackets_the_rheobase() {
     let fi = read(&tmp.path().join("d/fi_curve.parquet"));
     assert_eq!(rows(&fi), 11);
     let b = &fi[0];
-    let current = b
-        .column_by_name("current_pA")
-        .unwrap()
-        .as_primitive::<Float64Type>();
-    let steady = b
-        .column_by_name("steady_state_rate_Hz_mean")
-        .unwrap()
-        .as_primitive::<Float64Type>();
-    let count = b.column_by_name("rate_Hz_count").unwrap();
-    let rheobase = b
-        .column_by_name("rheobase_pA")
-        .unwrap()
-        .as_primitive::<Float64Type>();
+    let current = col::<Float64Type>(b, "current_pA");
+    let steady = col::<Float64Type>(b, "steady_state_rate_Hz_mean");
+    let count = col::<UInt32Type>(b, "rate_Hz_count");
+    let rheobase = col::<Float64Type>(b, "rheobase_pA");
     let (c, g_l, e_l, v_th, v_reset) = (281.0, 30.0, -70.6, -50.4, -70.6);
     for k in 0..b.num_rows() {
         let i = current.value(k);

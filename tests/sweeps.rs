@@ -128,10 +128,7 @@ fn spikes_by_key(ds: &Path) -> HashMap<String, Vec<(u32, f64)>> {
     let runs = read(&ds.join("runs.parquet"));
     let mut key_of = HashMap::new();
     for b in &runs {
-        let ids = b
-            .column_by_name("run_id")
-            .unwrap()
-            .as_primitive::<UInt32Type>();
+        let ids = col::<UInt32Type>(b, "run_id");
         let keys = b.column_by_name("run_key").unwrap().as_string::<i32>();
         for (id, key) in ids.values().iter().zip(keys.iter()) {
             key_of.insert(*id, key.unwrap().to_string());
@@ -140,18 +137,9 @@ fn spikes_by_key(ds: &Path) -> HashMap<String, Vec<(u32, f64)>> {
     let spikes = read(&ds.join("spikes"));
     let mut out: HashMap<String, Vec<(u32, f64)>> = HashMap::new();
     for b in &spikes {
-        let id = b
-            .column_by_name("run_id")
-            .unwrap()
-            .as_primitive::<UInt32Type>();
-        let n = b
-            .column_by_name("neuron")
-            .unwrap()
-            .as_primitive::<UInt32Type>();
-        let t = b
-            .column_by_name("t_ms")
-            .unwrap()
-            .as_primitive::<Float64Type>();
+        let id = col::<UInt32Type>(b, "run_id");
+        let n = col::<UInt32Type>(b, "neuron");
+        let t = col::<Float64Type>(b, "t_ms");
         for k in 0..b.num_rows() {
             out.entry(key_of[&id.value(k)].clone())
                 .or_default()

@@ -120,9 +120,9 @@ fn to_arrow(c: &Column) -> Result<(ArrowType, ArrayRef), AnalysisError> {
                 c.bool().map_err(polars_err)?.iter(),
             )),
         ),
-        other => {
+        // Counts come as polars' index type; anything else integral goes as u64.
+        _ => {
             let cast = c.cast(&DataType::UInt64).map_err(polars_err)?;
-            let _ = other;
             (
                 ArrowType::UInt64,
                 StdArc::new(UInt64Array::from_iter(

@@ -7,6 +7,7 @@ mod data;
 
 use crate::analysis::AnalysisError;
 pub use data::{RunData, RunParams};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -296,6 +297,32 @@ fn traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &RunData) -> Fal
     Ok(())
 }
 
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A captioned chart filling the figure, with its mesh and axis descriptions drawn.
+fn full_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    (x, x_desc): (std::ops::Range<f64>, &str),
+    (y, y_desc): (std::ops::Range<f64>, &str),
+) -> Result<Chart<'a, DB>, String> {
+    let mut c = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(x, y)
+        .map_err(err)?;
+    c.configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .draw()
+        .map_err(err)?;
+    Ok(c)
+}
+
 /// One line per group, with ±SD error bars over neurons and replicates.
 fn fi<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, curves: &[data::Curve]) -> Fallible {
     let x = range(
@@ -309,23 +336,12 @@ fn fi<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, curves: &[data::Curve])
             .chain([0.0]),
         0.05,
     );
-    let mut c = ChartBuilder::on(area)
-        .caption(
-            "F-I curves (mean ± SD over neurons and replicates)",
-            ("sans-serif", 22),
-        )
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(65)
-        .build_cartesian_2d(x, y)
-        .map_err(err)?;
-    c.configure_mesh()
-        .x_desc("injected current (pA)")
-        .y_desc("firing rate in the analysis window (Hz)")
-        .label_style(("sans-serif", 15))
-        .axis_desc_style(("sans-serif", 17))
-        .draw()
-        .map_err(err)?;
+    let mut c = full_chart(
+        area,
+        "F-I curves (mean ± SD over neurons and replicates)",
+        (x, "injected current (pA)"),
+        (y, "firing rate in the analysis window (Hz)"),
+    )?;
     for (k, curve) in curves.iter().enumerate() {
         let col = color(k);
         c.draw_series(LineSeries::new(
@@ -450,26 +466,16 @@ fn phase<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &RunData) -> Fall
     let w_null: Vec<(f64, f64)> = vs.iter().map(|&v| (v, p.a * (v - p.e_l))).collect();
     // The trajectory sets the view; nullclines are drawn where they cross it.
     let w_range = range(traj.iter().map(|t| t.1), 0.3);
-    let mut c = ChartBuilder::on(area)
-        .caption(
-            format!(
-                "run {}: {} — AdEx phase plane (I = {i:.0} pA)",
-                p.run_id, p.label
-            ),
-            ("sans-serif", 22),
-        )
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(65)
-        .build_cartesian_2d(v_lo..v_hi, w_range.clone())
-        .map_err(err)?;
-    c.configure_mesh()
-        .x_desc("V (mV)")
-        .y_desc("w (pA)")
-        .label_style(("sans-serif", 15))
-        .axis_desc_style(("sans-serif", 17))
-        .draw()
-        .map_err(err)?;
+    let caption = format!(
+        "run {}: {} — AdEx phase plane (I = {i:.0} pA)",
+        p.run_id, p.label
+    );
+    let mut c = full_chart(
+        area,
+        &caption,
+        (v_lo..v_hi, "V (mV)"),
+        (w_range.clone(), "w (pA)"),
+    )?;
     // Pieces of a curve inside the view, so that a curve leaving and re-entering it
     // is not joined across the gap.
     let inside = |pts: &[(f64, f64)]| -> Vec<Vec<(f64, f64)>> {

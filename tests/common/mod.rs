@@ -2,8 +2,9 @@
 //! dataset tables back with the parquet crate (no pyarrow) in a canonical order.
 #![allow(dead_code)]
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch};
 use arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn};
+use arrow::datatypes::ArrowPrimitiveType;
 use arrow::datatypes::{Float64Type, UInt32Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,14 @@ pub fn read(path: &Path) -> Vec<RecordBatch> {
         out.extend(reader.map(|b| b.unwrap()));
     }
     out
+}
+
+/// A typed column of a batch; panics with its name if absent or of another type.
+pub fn col<'a, T: ArrowPrimitiveType>(b: &'a RecordBatch, name: &str) -> &'a PrimitiveArray<T> {
+    b.column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_primitive_opt::<T>()
+        .unwrap_or_else(|| panic!("column {name} has another type"))
 }
 
 pub fn rows(batches: &[RecordBatch]) -> usize {
