@@ -3,6 +3,7 @@
 //! is one module.
 
 pub mod analysis;
+pub mod check;
 pub mod engine;
 pub mod error;
 pub mod experiment;

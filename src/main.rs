@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use neurodyn::analysis::{self, AnalysisError};
+use neurodyn::check::{self, snapshot::Snapshot, snapshot::SnapshotError, Tolerances};
 use neurodyn::error::InputError;
 use neurodyn::experiment::{self, plan};
 use neurodyn::model::ModelKind;
@@ -93,6 +94,34 @@ enum Command {
         #[arg(long = "run", value_name = "ID")]
         runs: Vec<u32>,
     },
+    /// Compare a dataset with a baseline (results folder or golden file), run by run;
+    /// exit 0 when within tolerance, 1 when not
+    Check {
+        /// The new dataset folder
+        results: PathBuf,
+        /// The baseline: a results folder or a golden file written by --write-golden
+        #[arg(long, required_unless_present = "write_golden")]
+        baseline: Option<PathBuf>,
+        /// Relative tolerance of statistics and F-I values (default: the experiment's
+        /// `check:` section, else 1e-6)
+        #[arg(long)]
+        rtol: Option<f64>,
+        /// Absolute tolerance, in each column's unit (default: check: section, else 1e-9)
+        #[arg(long)]
+        atol: Option<f64>,
+        /// Spike-time coincidence window in ms (default: check: section, else 0.001)
+        #[arg(long, value_name = "MS")]
+        spike_tol: Option<f64>,
+        /// text: the differences worst first; json: the whole report
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        /// Rows of the text table
+        #[arg(long, default_value_t = 40)]
+        limit: usize,
+        /// Write RESULTS' golden file (summary, spike counts, F-I curve) to this path
+        #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+        write_golden: Option<PathBuf>,
+    },
     /// Validate an experiment and describe its runs without running them
     Plan {
         experiment: PathBuf,
@@ -130,6 +159,12 @@ enum PlotKind {
 enum ImageFormat {
     Png,
     Svg,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -475,6 +510,112 @@ fn cmd_status(root: &Path, shards: Option<u32>) -> Result<ExitCode, Failure> {
     })
 }
 
+impl From<SnapshotError> for Failure {
+    fn from(e: SnapshotError) -> Self {
+        let hint = match &e {
+            SnapshotError::Missing(_) => "give a results folder or a golden file (.json)",
+            SnapshotError::Unfinished(_) => {
+                "finish the dataset first: neurodyn run EXP --out DIR --resume"
+            }
+            SnapshotError::NotAnalyzed(_) => "run `neurodyn analyze DIR` first",
+            SnapshotError::Read(_) => "give the folder `neurodyn run` wrote, e.g. results/<name>",
+            SnapshotError::Golden { .. } => {
+                "write golden files with `neurodyn check RESULTS --write-golden FILE`"
+            }
+            SnapshotError::Write { .. } => "check that the folder exists and is writable",
+        };
+        Failure {
+            code: 2,
+            message: e.to_string(),
+            hints: vec![hint.into()],
+        }
+    }
+}
+
+/// Tolerances: command-line flags over the experiment's `check:` section over the
+/// defaults. The experiment is the new dataset's own experiment.yaml.
+fn tolerances(
+    results: &Path,
+    rtol: Option<f64>,
+    atol: Option<f64>,
+    spike_tol: Option<f64>,
+) -> Result<Tolerances, Failure> {
+    let file = results.join("experiment.yaml");
+    let mut tol = if file.exists() {
+        let (raw, _) = experiment::load(&file)?;
+        plan::plan(&raw).map_err(|e| e.in_file(&file))?.tolerances
+    } else {
+        Tolerances::default()
+    };
+    for (flag, value, slot) in [
+        ("--rtol", rtol, &mut tol.rtol),
+        ("--atol", atol, &mut tol.atol),
+        ("--spike-tol", spike_tol, &mut tol.spike_tol_ms),
+    ] {
+        if let Some(v) = value {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Failure::usage(
+                    format!("{flag} {v}: a tolerance is a finite number >= 0"),
+                    format!("e.g. {flag} 0.001"),
+                ));
+            }
+            *slot = v;
+        }
+    }
+    Ok(tol)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_check(
+    results: &Path,
+    baseline: Option<PathBuf>,
+    rtol: Option<f64>,
+    atol: Option<f64>,
+    spike_tol: Option<f64>,
+    format: CheckFormat,
+    limit: usize,
+    write_golden: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    let new = Snapshot::read(results)?;
+    if let Some(path) = write_golden {
+        if new.spikes.is_none() {
+            return Err(Failure::usage(
+                format!("{} is a golden file already", results.display()),
+                "write a golden file from a results folder",
+            ));
+        }
+        new.write_golden(&path)?;
+        println!(
+            "{}: golden file of {} runs ({} bytes)",
+            path.display(),
+            new.runs.len(),
+            std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(baseline) = baseline else {
+        return Err(Failure::usage(
+            "check needs --baseline (or --write-golden)",
+            "neurodyn check NEW --baseline BASE",
+        ));
+    };
+    let tol = tolerances(results, rtol, atol, spike_tol)?;
+    let base = Snapshot::read(&baseline)?;
+    let report = check::compare(&base, &new, &tol);
+    match format {
+        CheckFormat::Text => print!("{}", check::render_text(&report, limit)),
+        CheckFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn cmd_analyze(root: &Path) -> Result<ExitCode, Failure> {
     let a = analysis::analyze(root)?;
     println!(
@@ -639,6 +780,25 @@ fn main() -> ExitCode {
             format,
             max_runs,
         } => cmd_plan(&experiment, format, max_runs),
+        Command::Check {
+            results,
+            baseline,
+            rtol,
+            atol,
+            spike_tol,
+            format,
+            limit,
+            write_golden,
+        } => cmd_check(
+            &results,
+            baseline,
+            rtol,
+            atol,
+            spike_tol,
+            format,
+            limit,
+            write_golden,
+        ),
         Command::Status { results, shards } => cmd_status(&results, shards),
         Command::Analyze { results } => cmd_analyze(&results),
         Command::Plot {

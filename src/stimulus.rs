@@ -41,6 +41,10 @@ pub enum Stimulus {
     },
     /// mean + a zero-mean noise current (see [`Noise`]).
     Noise(Noise),
+    /// A constant current spread evenly over the population: neuron k of n gets
+    /// from + (to − from)·k/(n − 1), so one run holds a whole F-I sweep the way a
+    /// Brian2 user writes `I = linspace(...)` over a NeuronGroup.
+    Spread { from: f64, to: f64 },
 }
 
 /// A noise current. Without `tau` it is white: over each step of length dt the current
@@ -141,6 +145,8 @@ impl Stimulus {
                 }
             }
             Stimulus::Noise(ref n) => n.mean,
+            // Per neuron, not a function of time: see `Input::bias`.
+            Stimulus::Spread { .. } => 0.0,
         }
     }
 
@@ -151,7 +157,7 @@ impl Stimulus {
             | Stimulus::Sine { start, .. }
             | Stimulus::Ramp { start, .. }
             | Stimulus::Pulses { start, .. } => Some(start),
-            Stimulus::Constant { .. } | Stimulus::Noise(_) => None,
+            Stimulus::Constant { .. } | Stimulus::Noise(_) | Stimulus::Spread { .. } => None,
         }
     }
 }
@@ -167,6 +173,23 @@ impl Input {
     #[inline]
     pub fn at(&self, t: f64) -> f64 {
         self.stimuli.iter().map(|s| s.at(t)).sum()
+    }
+
+    /// The constant per-neuron part of the current of neuron k in a population of n
+    /// (the `spread` stimuli), in pA.
+    pub fn bias(&self, k: u32, n: u32) -> f64 {
+        let x = if n > 1 {
+            f64::from(k) / f64::from(n - 1)
+        } else {
+            0.0
+        };
+        self.stimuli
+            .iter()
+            .map(|s| match *s {
+                Stimulus::Spread { from, to } => from + (to - from) * x,
+                _ => 0.0,
+            })
+            .sum()
     }
 
     /// The noise sources, in input order.
@@ -256,6 +279,18 @@ mod tests {
             }],
         };
         assert_eq!(delayed.onset(), 100.0);
+        let spread = Input {
+            stimuli: vec![Stimulus::Spread {
+                from: 500.0,
+                to: 1000.0,
+            }],
+        };
+        assert_eq!(
+            [0, 5, 10].map(|k| spread.bias(k, 11)),
+            [500.0, 750.0, 1000.0]
+        );
+        assert_eq!(spread.bias(0, 1), 500.0);
+        assert_eq!(spread.at(3.0), 0.0);
     }
 
     #[test]

@@ -56,6 +56,8 @@ struct Block<'a, M> {
     noise_x: Vec<f64>,
     shared_rng: ChaCha8Rng,
     shared_x: Vec<f64>,
+    /// Each neuron's constant per-neuron current (`spread` stimuli).
+    bias: Vec<f64>,
     spikes: Vec<Vec<f64>>,
     /// Spikes already handed to the sink by a one-neuron block.
     flushed: u64,
@@ -104,6 +106,9 @@ impl<'a, M: Dynamics> Block<'a, M> {
             noises,
             shared_rng,
             shared_x,
+            bias: (first..last)
+                .map(|k| spec.input.bias(k, spec.neurons))
+                .collect(),
             spikes: vec![Vec::new(); n],
             flushed: 0,
             traces: Vec::new(),
@@ -150,7 +155,8 @@ impl<'a, M: Dynamics> Block<'a, M> {
             }
         }
         let every = u64::from(spec.record.every);
-        let mut noise_now = vec![0.0; n];
+        // The per-neuron additive current: bias plus this step's noise draws.
+        let mut noise_now = self.bias.clone();
         let mut shared_now = vec![0.0; self.noises.len()];
         for step in 0..spec.steps {
             let t = step as f64 * dt;
@@ -229,7 +235,7 @@ impl<'a, M: Dynamics> Block<'a, M> {
             }
         }
         for (j, out) in noise_now.iter_mut().enumerate() {
-            let mut total = 0.0;
+            let mut total = self.bias[j];
             for (k, nz) in self.noises.iter().enumerate() {
                 total += if nz.shared {
                     shared_now[k]

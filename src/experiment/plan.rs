@@ -8,6 +8,7 @@ use super::raw::{
     StimulusRaw, VariantRaw, Q,
 };
 use super::spec::{InitValue, Initial, Method, Record, RunSpec};
+use crate::check::Tolerances;
 use crate::error::{did_you_mean, InputError, Location};
 use crate::model::{self, ModelKind, Params};
 use crate::seed;
@@ -32,6 +33,8 @@ pub struct Plan {
     pub warnings: Vec<InputError>,
     /// The sweep's axes with their sizes, as "scope.path: n".
     pub axes: Vec<String>,
+    /// Tolerances for `neurodyn check` (the `check:` section, else the defaults).
+    pub tolerances: Tolerances,
 }
 
 impl Plan {
@@ -618,6 +621,7 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
         indexed_inputs: any_indexed,
         warnings,
         axes: sizes,
+        tolerances: resolve_tolerances(raw)?,
     })
 }
 
@@ -911,6 +915,7 @@ fn stimulus_keys(kind: StimulusKind, has_tau: bool) -> Vec<(&'static str, Dim, N
             ("from", Current, Required),
             ("to", Current, Required),
         ],
+        StimulusKind::Spread => vec![("from", Current, Required), ("to", Current, Required)],
         StimulusKind::Pulses => vec![
             ("amplitude", Current, Required),
             ("width", Time, Required),
@@ -1077,6 +1082,10 @@ fn resolve_stimulus(s: &StimulusRaw, path: &str) -> Result<Stimulus, InputError>
                 to: get("to"),
             }
         }
+        StimulusKind::Spread => Stimulus::Spread {
+            from: get("from"),
+            to: get("to"),
+        },
         StimulusKind::Pulses => {
             if get("width") <= 0.0 {
                 return Err(bad("width", "width must be positive".into()));
@@ -1191,6 +1200,38 @@ fn resolve_record(raw: &ExperimentRaw, neurons: u32) -> Result<Record, InputErro
         }
     };
     Ok(record)
+}
+
+fn resolve_tolerances(raw: &ExperimentRaw) -> Result<Tolerances, InputError> {
+    let mut tol = Tolerances::default();
+    let Some(c) = &raw.check else {
+        return Ok(tol);
+    };
+    let bad = |key: &str, value: f64, at| {
+        InputError::new(format!("{key} must be a finite number >= 0 (got {value})"))
+            .key(format!("check.{key}"))
+            .at(at)
+            .hint("e.g. check: {rtol: 1e-6, atol: 1e-9, spike_tol: 0.001 ms}")
+    };
+    for (key, field, slot) in [
+        ("rtol", &c.rtol, &mut tol.rtol),
+        ("atol", &c.atol, &mut tol.atol),
+    ] {
+        if let Some(v) = field {
+            if !(v.value.is_finite() && v.value >= 0.0) {
+                return Err(bad(key, v.value, loc(v)));
+            }
+            *slot = v.value;
+        }
+    }
+    if let Some(q) = &c.spike_tol {
+        let v = quantity(q, Dim::Time, "check.spike_tol")?;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(bad("spike_tol", v, loc(q)));
+        }
+        tol.spike_tol_ms = v;
+    }
+    Ok(tol)
 }
 
 fn resolve_window(raw: &ExperimentRaw, duration: f64) -> Result<(f64, f64), InputError> {

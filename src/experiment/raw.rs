@@ -82,6 +82,8 @@ pub struct ExperimentRaw {
     #[serde(default)]
     pub analysis: Option<AnalysisRaw>,
     #[serde(default)]
+    pub check: Option<CheckRaw>,
+    #[serde(default)]
     pub grid: Option<Spanned<AxesRaw>>,
     #[serde(default)]
     pub zip: Option<Vec<Spanned<AxesRaw>>>,
@@ -182,16 +184,18 @@ pub enum StimulusKind {
     Noise,
     Ramp,
     Pulses,
+    Spread,
 }
 
 impl StimulusKind {
-    pub const ALL: [StimulusKind; 6] = [
+    pub const ALL: [StimulusKind; 7] = [
         StimulusKind::Constant,
         StimulusKind::Step,
         StimulusKind::Sine,
         StimulusKind::Noise,
         StimulusKind::Ramp,
         StimulusKind::Pulses,
+        StimulusKind::Spread,
     ];
 
     pub fn name(self) -> &'static str {
@@ -202,6 +206,7 @@ impl StimulusKind {
             StimulusKind::Noise => "noise",
             StimulusKind::Ramp => "ramp",
             StimulusKind::Pulses => "pulses",
+            StimulusKind::Spread => "spread",
         }
     }
 }
@@ -408,4 +413,16 @@ impl<'de> Deserialize<'de> for NeuronsRaw {
 #[serde(deny_unknown_fields)]
 pub struct AnalysisRaw {
     pub window: Spanned<(Q, Q)>,
+}
+
+/// `check:` — tolerances `neurodyn check` uses for this experiment's datasets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRaw {
+    #[serde(default)]
+    pub rtol: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub atol: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub spike_tol: Option<Q>,
 }

@@ -162,6 +162,9 @@ pub fn stimulus_fields(s: &Stimulus) -> (&'static str, Vec<(&'static str, Dim, f
                 ("to", Current, to),
             ],
         ),
+        Stimulus::Spread { from, to } => {
+            ("spread", vec![("from", Current, from), ("to", Current, to)])
+        }
         Stimulus::Pulses {
             amplitude,
             width,
