@@ -150,6 +150,60 @@ impl Stimulus {
         }
     }
 
+    /// The left limit of the waveform at t: the value just before t. It differs from
+    /// `at` only where the waveform jumps at t (a step, pulse or ramp edge, a sine's
+    /// start).
+    #[inline]
+    pub fn before(&self, t: f64) -> f64 {
+        match *self {
+            Stimulus::Step {
+                amplitude,
+                start,
+                stop,
+            } => {
+                if t > start && stop.is_none_or(|s| t <= s) {
+                    amplitude
+                } else {
+                    0.0
+                }
+            }
+            Stimulus::Sine { start, .. } if t <= start => 0.0,
+            Stimulus::Ramp {
+                start,
+                stop,
+                from,
+                to,
+            } => {
+                if t > start && t <= stop {
+                    from + (to - from) * (t - start) / (stop - start)
+                } else {
+                    0.0
+                }
+            }
+            Stimulus::Pulses {
+                amplitude,
+                width,
+                period,
+                start,
+                count,
+            } => {
+                if t <= start {
+                    return 0.0;
+                }
+                // The pulse whose interval (start + k·period, ...] holds t.
+                let k = ((t - start) / period).ceil() - 1.0;
+                let within = t - start - k * period <= width;
+                let counted = count.is_none_or(|c| k < c as f64);
+                if within && counted {
+                    amplitude
+                } else {
+                    0.0
+                }
+            }
+            _ => self.at(t),
+        }
+    }
+
     /// Where the waveform switches on, for first-spike latency (None if always on).
     pub fn onset(&self) -> Option<f64> {
         match *self {
@@ -173,6 +227,12 @@ impl Input {
     #[inline]
     pub fn at(&self, t: f64) -> f64 {
         self.stimuli.iter().map(|s| s.at(t)).sum()
+    }
+
+    /// The deterministic current just before t (see [`Stimulus::before`]).
+    #[inline]
+    pub fn before(&self, t: f64) -> f64 {
+        self.stimuli.iter().map(|s| s.before(t)).sum()
     }
 
     /// The constant per-neuron part of the current of neuron k in a population of n
@@ -254,6 +314,18 @@ mod tests {
             .map(|t| pulses.at(t))
             .to_vec();
         assert_eq!(on, vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0]);
+        // Left limits: the old value at each edge, the same value elsewhere.
+        assert_eq!(
+            [10.0, 15.0, 20.0, 20.1].map(|t| step.before(t)),
+            [0.0, 5.0, 5.0, 0.0]
+        );
+        assert_eq!(sine.before(0.0), 0.0);
+        assert!((sine.before(25.0) - sine.at(25.0)).abs() < 1e-12);
+        assert_eq!([0.0, 10.0].map(|t| ramp.before(t)), [0.0, 100.0]);
+        let left: Vec<f64> = [5.0, 7.0, 7.1, 15.0, 15.5, 25.5]
+            .map(|t| pulses.before(t))
+            .to_vec();
+        assert_eq!(left, vec![0.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
     }
 
     #[test]

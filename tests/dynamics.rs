@@ -353,3 +353,20 @@ fn adex_rheobase_in_the_saddle_node_regime() {
     assert_eq!(adex_fires(0.98 * rheobase, a), 0);
     assert!(adex_fires(1.02 * rheobase, a) >= 3);
 }
+
+#[test]
+fn rk4_keeps_its_order_across_a_step_onset() {
+    // A step switching on at a grid point: rk4's last stage must see the current just
+    // before the step's end, or the onset moves dt/6 earlier (0.017 ms at dt = 0.1;
+    // found by scripts/crosscheck.py). First spike: onset + τ ln(RI / (RI − (V_th − E_L))).
+    let yaml = "name: onset\nduration: 200 ms\ndt: 0.1 ms\nmethod: rk4\nmodel: {type: lif}\n\
+                input: {type: step, amplitude: 800 pA, start: 100 ms}\n";
+    let times = run(&spec(yaml)).spike_times(0);
+    let tau = C / G_L;
+    let expected = 100.0 + tau * ((800.0 / G_L) / (800.0 / G_L - (V_TH - E_L))).ln();
+    assert!(
+        (times[0] - expected).abs() < 1e-4,
+        "first spike {} vs {expected}",
+        times[0]
+    );
+}

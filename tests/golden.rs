@@ -103,7 +103,10 @@ fn two_results_folders_compare_spike_times_and_tolerances_come_from_the_experime
     // parameter (dt) is left, which no tolerance hides.
     let (code, out) = check(tmp.path(), "loose", &a);
     assert_eq!(code, 1, "{out}");
-    assert!(!out.contains(" t_ms") && out.contains("8 parameters"), "{out}");
+    assert!(
+        !out.contains(" t_ms") && out.contains("8 parameters"),
+        "{out}"
+    );
     // Identical folders pass, and the JSON report says what was compared.
     let o = neurodyn(
         tmp.path(),

@@ -18,6 +18,14 @@ pub trait Integrator<M: Dynamics> {
     /// (V, w) after a step of length h from (v, w).
     fn step(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64);
 
+    /// The step, and dV/dt at its start (which decides whether the step must be
+    /// sub-stepped; Euler and rk4 compute it anyway as their first stage).
+    #[inline(always)]
+    fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
+        let (v1, w1) = Self::step(m, v, w, i, h);
+        (v1, w1, m.derivs(v, w, i.start).0)
+    }
+
     /// The time s in (0, h] at which the step's trajectory reaches the spike voltage,
     /// given that it starts below it and ends at or above it. `at` gives the currents
     /// over [0, s] for a candidate s.
@@ -41,14 +49,24 @@ pub struct Exact;
 impl<M: Dynamics> Integrator<M> for Euler {
     #[inline(always)]
     fn step(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64) {
+        let (v1, w1, _) = Self::step_and_slope(m, v, w, i, h);
+        (v1, w1)
+    }
+    #[inline(always)]
+    fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
         let (dv, dw) = m.derivs(v, w, i.start);
-        (v + h * dv, w + h * dw)
+        (v + h * dv, w + h * dw, dv)
     }
 }
 
 impl<M: Dynamics> Integrator<M> for Rk4 {
     #[inline(always)]
     fn step(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64) {
+        let (v1, w1, _) = Self::step_and_slope(m, v, w, i, h);
+        (v1, w1)
+    }
+    #[inline(always)]
+    fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
         let half = 0.5 * h;
         let (k1v, k1w) = m.derivs(v, w, i.start);
         let (k2v, k2w) = m.derivs(v + half * k1v, w + half * k1w, i.mid);
@@ -58,6 +76,7 @@ impl<M: Dynamics> Integrator<M> for Rk4 {
         (
             v + sixth * (k1v + 2.0 * k2v + 2.0 * k3v + k4v),
             w + sixth * (k1w + 2.0 * k2w + 2.0 * k3w + k4w),
+            k1v,
         )
     }
 }
@@ -66,6 +85,12 @@ impl Integrator<Lif> for Exact {
     #[inline(always)]
     fn step(m: &Lif, v: f64, _w: f64, i: Currents, h: f64) -> (f64, f64) {
         (m.exact(v, i.mid, h), 0.0)
+    }
+    /// The LIF has no upswing, so its slope is never asked for.
+    #[inline(always)]
+    fn step_and_slope(m: &Lif, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
+        let (v1, w1) = Self::step(m, v, w, i, h);
+        (v1, w1, 0.0)
     }
 
     fn crossing(m: &Lif, v: f64, w: f64, h: f64, at: &dyn Fn(f64) -> Currents) -> f64 {

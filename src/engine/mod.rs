@@ -4,6 +4,7 @@
 //! already sorted by (neuron, t) and bounds memory by the block size.
 
 pub mod integrate;
+pub mod kernel;
 mod population;
 
 use crate::experiment::spec::{Method, RunSpec};

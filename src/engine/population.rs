@@ -3,13 +3,15 @@
 //! (refractory hold, crossing located inside the step, reset, rest of the step).
 
 use super::integrate::{Currents, Integrator};
-use super::{EngineError, Outcome, Sink, TraceChunk, MAX_BLOCK, TRACE_ROWS_PER_BLOCK};
+use super::kernel;
+use super::{EngineError, Outcome, Sink, SinkError, TraceChunk, MAX_BLOCK, TRACE_ROWS_PER_BLOCK};
 use crate::experiment::spec::{InitValue, RunSpec};
 use crate::model::Dynamics;
 use crate::seed;
 use crate::stimulus::Noise;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 
 /// More spikes than this inside one step means the input drives the neuron faster
 /// than the model can represent; the run fails rather than loop.
@@ -20,23 +22,99 @@ pub fn run<M: Dynamics, I: Integrator<M>>(
     model: M,
     sink: &mut dyn Sink,
 ) -> Result<Outcome, EngineError> {
+    let blocks = blocks(spec);
+    let mut outcome = Outcome::default();
+    let threads = rayon::current_num_threads();
+    if blocks.len() == 1 || threads == 1 {
+        for &(first, last) in &blocks {
+            outcome.n_spikes += Block::<M>::new(spec, model, first, last).run::<I>(sink)?;
+        }
+        return Ok(outcome);
+    }
+    // Blocks of one large run go to all threads, a wave at a time: each block's output
+    // is buffered and handed on in block order, so the sink sees exactly the calls of
+    // a sequential run, and at most one wave of output is held at once.
+    for wave in blocks.chunks(threads) {
+        let done: Vec<Result<(u64, Buffer), EngineError>> = wave
+            .par_iter()
+            .map(|&(first, last)| {
+                let mut buffer = Buffer::default();
+                let n = Block::<M>::new(spec, model, first, last).run::<I>(&mut buffer)?;
+                Ok((n, buffer))
+            })
+            .collect();
+        for result in done {
+            let (n, buffer) = result?;
+            buffer.replay(sink)?;
+            outcome.n_spikes += n;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Neuron ranges [first, last) of the blocks of a run. The split depends only on the
+/// run (population and recording size), never on the thread count, so output files
+/// are the same whatever the number of threads. A large population is cut into at
+/// least eight blocks so that both cores (and then some) have work.
+fn blocks(spec: &RunSpec) -> Vec<(u32, u32)> {
     let samples = if spec.record.any() {
         spec.steps.div_ceil(u64::from(spec.record.every)) as usize
     } else {
         0
     };
-    let block = match TRACE_ROWS_PER_BLOCK.checked_div(samples) {
+    let largest = match TRACE_ROWS_PER_BLOCK.checked_div(samples) {
         None => MAX_BLOCK,
         Some(n) => n.clamp(1, MAX_BLOCK as usize) as u32,
     };
-    let mut outcome = Outcome::default();
-    let mut first = 0;
-    while first < spec.neurons {
-        let last = (first + block).min(spec.neurons);
-        outcome.n_spikes += Block::<M>::new(spec, model, first, last).run::<I>(sink)?;
-        first = last;
+    let n = spec.neurons;
+    let count = n
+        .div_ceil(largest)
+        .max((n / MIN_PARALLEL_BLOCK).min(8))
+        .max(1);
+    let size = n.div_ceil(count);
+    (0..n)
+        .step_by(size.max(1) as usize)
+        .map(|first| (first, (first + size).min(n)))
+        .collect()
+}
+
+/// Neurons below which a run is not split further for threads: smaller blocks would
+/// cost more in per-block overhead than a second core gains.
+const MIN_PARALLEL_BLOCK: u32 = 256;
+
+/// A block's output held until it is its turn to reach the sink.
+#[derive(Default)]
+struct Buffer {
+    calls: Vec<(u32, Output)>,
+}
+
+enum Output {
+    Spikes(Vec<f64>),
+    Trace(TraceChunk),
+}
+
+impl Sink for Buffer {
+    fn spikes(&mut self, neuron: u32, times: &[f64]) -> Result<(), SinkError> {
+        self.calls.push((neuron, Output::Spikes(times.to_vec())));
+        Ok(())
     }
-    Ok(outcome)
+    fn trace(&mut self, neuron: u32, chunk: &TraceChunk) -> Result<(), SinkError> {
+        self.calls.push((neuron, Output::Trace(chunk.clone())));
+        Ok(())
+    }
+}
+
+impl Buffer {
+    fn replay(self, sink: &mut dyn Sink) -> Result<(), EngineError> {
+        for (neuron, call) in self.calls {
+            match call {
+                Output::Spikes(t) => sink.spikes(neuron, &t),
+                Output::Trace(c) => sink.trace(neuron, &c),
+            }
+            .map_err(EngineError::Sink)?;
+        }
+        Ok(())
+    }
 }
 
 /// Per-neuron state of a block, in parallel arrays indexed by j = neuron − first.
@@ -158,6 +236,8 @@ impl<'a, M: Dynamics> Block<'a, M> {
         // The per-neuron additive current: bias plus this step's noise draws.
         let mut noise_now = self.bias.clone();
         let mut shared_now = vec![0.0; self.noises.len()];
+        let (mut v_next, mut w_next) = (vec![0.0; n], vec![0.0; n]);
+        let mut slow = vec![false; n];
         for step in 0..spec.steps {
             let t = step as f64 * dt;
             let t_end = (step + 1) as f64 * dt;
@@ -165,33 +245,36 @@ impl<'a, M: Dynamics> Block<'a, M> {
             let det = Currents {
                 start: spec.input.at(t),
                 mid: spec.input.at(t + 0.5 * h),
-                end: spec.input.at(t_end),
+                // The left limit: a step that ends where an input switches must not
+                // see the new value (that would move the switch by dt/6 under rk4).
+                end: spec.input.before(t_end),
             };
             self.draw_noise(&mut shared_now, &mut noise_now);
             if step % every == 0 && !self.traces.is_empty() {
                 self.sample(t, det.start, &noise_now);
             }
-            for (j, &noise) in noise_now.iter().enumerate() {
-                let (v, w) = (self.v[j], self.w[j]);
-                if self.refractory_until[j] <= t {
-                    let i = Currents {
-                        start: det.start + noise,
-                        mid: det.mid + noise,
-                        end: det.end + noise,
-                    };
-                    let (v1, w1) = I::step(&self.model, v, w, i, h);
-                    // Steps that end in the upswing go the slow way, in sub-steps.
-                    let upswing = self
-                        .model
-                        .upswing_step(v1, w1, i.end)
-                        .is_some_and(|l| l < h);
-                    if v1 < theta && w1.is_finite() && !upswing {
-                        self.v[j] = v1;
-                        self.w[j] = w1;
-                        continue;
-                    }
-                }
-                self.advance_slow::<I>(j, t, t_end, noise)?;
+            // Every neuron takes a plain step, in a loop with no branches that the
+            // compiler vectorises; the neurons it flags (refractory, spike, upswing,
+            // non-finite) redo their step the slow way.
+            let model = self.model;
+            let held = kernel::Held {
+                until: &self.refractory_until,
+                t,
+            };
+            let any_slow = kernel::plain_steps::<M, I>(
+                &model,
+                &mut self.v,
+                &mut self.w,
+                &noise_now,
+                held,
+                det,
+                h,
+                &mut v_next,
+                &mut w_next,
+                &mut slow,
+            );
+            for j in (0..n).filter(|&j| any_slow && slow[j]) {
+                self.advance_slow::<I>(j, t, t_end, noise_now[j])?;
             }
             if n == 1 {
                 self.flush_single(sink)?;
@@ -279,6 +362,7 @@ impl<'a, M: Dynamics> Block<'a, M> {
         let input = &self.spec.input;
         let theta = m.spike_voltage();
         let current = |t: f64| input.at(t) + noise;
+        let current_before = |t: f64| input.before(t) + noise;
         let (mut v, mut w) = (self.v[j], self.w[j]);
         let mut t = t0;
         let mut fired = 0;
@@ -305,7 +389,7 @@ impl<'a, M: Dynamics> Block<'a, M> {
             let at = |s: f64| Currents {
                 start: current(t),
                 mid: current(t + 0.5 * s),
-                end: current(t + s),
+                end: current_before(t + s),
             };
             let (v1, w1) = I::step(&m, v, w, at(h), h);
             if v1.is_nan() || !w1.is_finite() {

@@ -127,6 +127,10 @@ impl Dynamics for Adex {
         }
         self.exp.upswing_step(v, self.derivs(v, w, i).0)
     }
+    #[inline(always)]
+    fn needs_substeps(&self, v: f64, dv: f64, h: f64) -> bool {
+        self.exp.needs_substeps(v, dv, h)
+    }
     fn w_held(&self, w: f64, h: f64) -> f64 {
         let w_inf = self.a * (self.v_reset - self.e_l);
         w_inf + (w - w_inf) * (-h * self.inv_tau_w).exp()

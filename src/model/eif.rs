@@ -19,6 +19,7 @@
 //!
 //! Rheobase (saddle-node of the V nullcline): I_rh = g_L (V_T − E_L − Δ_T).
 
+use super::fastexp;
 use super::{
     concat_params, exponential_params, membrane_params, reset_params, Dynamics, ParamInfo, Params,
 };
@@ -55,7 +56,7 @@ impl Exponential {
 
     #[inline(always)]
     pub fn current(&self, v: f64) -> f64 {
-        self.g_delta_t * ((v - self.v_t) * self.inv_delta_t).min(self.x_max).exp()
+        self.g_delta_t * fastexp::exp(((v - self.v_t) * self.inv_delta_t).min(self.x_max))
     }
 
     /// Above V_T, the step that moves V by at most UPSWING_DV × Δ_T at the present
@@ -63,6 +64,14 @@ impl Exponential {
     #[inline(always)]
     pub fn upswing_step(&self, v: f64, dv: f64) -> Option<f64> {
         (v > self.v_t && dv > 0.0).then(|| UPSWING_DV / (self.inv_delta_t * dv))
+    }
+
+    /// `upswing_step(v, dv).is_some_and(|l| l < h)` without branches (`&`, not `&&`):
+    /// the step is too long when V is above V_T and would move more than
+    /// UPSWING_DV·Δ_T in h at its present rate (dv ≤ 0 never qualifies).
+    #[inline(always)]
+    pub fn needs_substeps(&self, v: f64, dv: f64, h: f64) -> bool {
+        (v > self.v_t) & (dv * self.inv_delta_t * h > UPSWING_DV)
     }
 }
 
@@ -120,5 +129,9 @@ impl Dynamics for Eif {
             return None;
         }
         self.exp.upswing_step(v, self.derivs(v, w, i).0)
+    }
+    #[inline(always)]
+    fn needs_substeps(&self, v: f64, dv: f64, h: f64) -> bool {
+        self.exp.needs_substeps(v, dv, h)
     }
 }

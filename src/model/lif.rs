@@ -20,6 +20,7 @@
 //! inter-spike interval is t_ref + τ_m ln((R I + E_L − V_reset)/(R I + E_L − V_th));
 //! the rheobase is g_L (V_th − E_L).
 
+use super::fastexp;
 use super::{
     concat_params, membrane_params, reset_params, Default, Dynamics, ParamInfo, Params, Rule,
 };
@@ -72,7 +73,7 @@ impl Lif {
     #[inline]
     pub fn exact(&self, v: f64, i: f64, h: f64) -> f64 {
         let v_inf = self.e_l + i / self.g_l;
-        v_inf + (v - v_inf) * (-h / self.tau_m).exp()
+        v_inf + (v - v_inf) * fastexp::exp(-h / self.tau_m)
     }
 
     /// Time after which V, starting below V_th, reaches V_th under constant current i;

@@ -4,6 +4,7 @@
 
 pub mod adex;
 pub mod eif;
+pub mod fastexp;
 pub mod lif;
 
 use crate::units::Dim;
@@ -413,6 +414,14 @@ pub trait Dynamics: Copy + Send + Sync {
     /// times converge only at first order in dt, so there the engine sub-steps.
     fn upswing_step(&self, _v: f64, _w: f64, _i: f64) -> Option<f64> {
         None
+    }
+    /// Whether a step of length h from V with slope dv (mV/ms) starts in the upswing
+    /// and must be sub-stepped, i.e. `upswing_step(v, w, i).is_some_and(|l| l < h)`
+    /// given dv; without branches, so that the engine's loop over neurons vectorises.
+    /// False for models without an upswing.
+    #[inline(always)]
+    fn needs_substeps(&self, _v: f64, _dv: f64, _h: f64) -> bool {
+        false
     }
 }
 

@@ -1,0 +1,127 @@
+//! Kernel benchmarks (issue 6): one step of each model and method over a population
+//! of 10,000 neurons, exactly as the engine runs it (engine::kernel::plain_steps), and
+//! the raw floor: a minimal AdEx forward-Euler loop with threshold and reset and
+//! nothing else, which the whole engine (W1 euler, scripts/bench.sh) is compared with.
+//! Run: cargo bench --bench kernels
+
+use neurodyn::engine::integrate::{Currents, Euler, Exact, Integrator, Rk4};
+use neurodyn::engine::kernel::plain_steps;
+use neurodyn::model::{self, adex::Adex, eif::Eif, fastexp, lif::Lif, Dynamics, ModelKind};
+
+const N: usize = 10_000;
+const DT: f64 = 0.1;
+
+fn main() {
+    divan::main();
+}
+
+fn params(kind: ModelKind) -> model::Params {
+    let mut p = model::defaults(kind);
+    model::complete(kind, &mut p, &[]);
+    p
+}
+
+/// A population spread over the subthreshold range with currents 500–1000 pA, like W1.
+struct Population {
+    v: Vec<f64>,
+    w: Vec<f64>,
+    bias: Vec<f64>,
+    v_out: Vec<f64>,
+    w_out: Vec<f64>,
+    slow: Vec<bool>,
+}
+
+fn population() -> Population {
+    let x = |j: usize| j as f64 / (N - 1) as f64;
+    Population {
+        v: (0..N).map(|j| -70.0 + 15.0 * x(j)).collect(),
+        w: (0..N).map(|j| 50.0 * x(j)).collect(),
+        bias: (0..N).map(|j| 500.0 + 500.0 * x(j)).collect(),
+        v_out: vec![0.0; N],
+        w_out: vec![0.0; N],
+        slow: vec![false; N],
+    }
+}
+
+fn step<M: Dynamics, I: Integrator<M>>(bencher: divan::Bencher, model: M) {
+    let mut p = population();
+    let det = Currents {
+        start: 0.0,
+        mid: 0.0,
+        end: 0.0,
+    };
+    bencher
+        .counter(divan::counter::ItemsCount::new(N))
+        .bench_local(|| {
+            plain_steps::<M, I>(
+                &model,
+                &p.v,
+                &p.w,
+                &p.bias,
+                det,
+                DT,
+                &mut p.v_out,
+                &mut p.w_out,
+                &mut p.slow,
+            );
+            divan::black_box(&p.v_out);
+        });
+}
+
+#[divan::bench]
+fn lif_euler(b: divan::Bencher) {
+    step::<Lif, Euler>(b, Lif::new(&params(ModelKind::Lif)));
+}
+
+#[divan::bench]
+fn lif_rk4(b: divan::Bencher) {
+    step::<Lif, Rk4>(b, Lif::new(&params(ModelKind::Lif)));
+}
+
+#[divan::bench]
+fn lif_exact(b: divan::Bencher) {
+    step::<Lif, Exact>(b, Lif::new(&params(ModelKind::Lif)));
+}
+
+#[divan::bench]
+fn eif_euler(b: divan::Bencher) {
+    step::<Eif, Euler>(b, Eif::new(&params(ModelKind::Eif)));
+}
+
+#[divan::bench]
+fn eif_rk4(b: divan::Bencher) {
+    step::<Eif, Rk4>(b, Eif::new(&params(ModelKind::Eif)));
+}
+
+#[divan::bench]
+fn adex_euler(b: divan::Bencher) {
+    step::<Adex, Euler>(b, Adex::new(&params(ModelKind::Adex)));
+}
+
+#[divan::bench]
+fn adex_rk4(b: divan::Bencher) {
+    step::<Adex, Rk4>(b, Adex::new(&params(ModelKind::Adex)));
+}
+
+/// The floor: AdEx forward Euler with the threshold test and reset in the same loop,
+/// constants inlined, no sub-steps, no spike-time location, no noise, no recording.
+#[divan::bench]
+fn adex_euler_floor(b: divan::Bencher) {
+    let p = params(ModelKind::Adex);
+    let mut pop = population();
+    let (inv_c, inv_tau_w) = (1.0 / p.c, 1.0 / p.tau_w);
+    b.counter(divan::counter::ItemsCount::new(N))
+        .bench_local(|| {
+            for j in 0..N {
+                let (v, w) = (pop.v[j], pop.w[j]);
+                let e = p.g_l * p.delta_t * fastexp::exp(((v - p.v_t) / p.delta_t).min(20.0));
+                let dv = (-p.g_l * (v - p.e_l) + e - w + pop.bias[j]) * inv_c;
+                let dw = (p.a * (v - p.e_l) - w) * inv_tau_w;
+                let (v1, w1) = (v + DT * dv, w + DT * dw);
+                let spike = v1 >= p.v_peak;
+                pop.v_out[j] = if spike { p.v_reset } else { v1 };
+                pop.w_out[j] = if spike { w1 + p.b } else { w1 };
+            }
+            divan::black_box(&pop.v_out);
+        });
+}

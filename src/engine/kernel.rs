@@ -1,0 +1,212 @@
+//! The hot loop: one plain step of every neuron of a block, with no threshold and no
+//! refractoriness, plus a flag for the neurons whose step must be redone the slow
+//! way. Kept apart so that it stays branch-free (and vectorised), and so that the
+//! kernel benchmarks (benches/kernels.rs) time exactly what the engine runs.
+
+use super::integrate::{Currents, Integrator};
+use crate::model::Dynamics;
+
+/// One plain step of every neuron: (v, w) → (v_out, w_out) under the deterministic
+/// currents `det` plus each neuron's own `noise` (its bias and noise draw), with
+/// `slow[j]` set where the neuron is refractory or the step crossed the spike voltage,
+/// left a non-finite state or starts in the upswing. (v, w) take the new state where
+/// the step is plain and keep the old one where it is slow, for the engine to redo.
+/// Returns whether any neuron is slow. On x86-64 CPUs with AVX2 the same code is compiled a second time for
+/// AVX2 and chosen at run time; without FMA contraction (Rust never contracts a·b + c
+/// on its own) both versions give the same bits.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn plain_steps<M: Dynamics, I: Integrator<M>>(
+    model: &M,
+    v: &mut [f64],
+    w: &mut [f64],
+    noise: &[f64],
+    held: Held,
+    det: Currents,
+    h: f64,
+    v_out: &mut [f64],
+    w_out: &mut [f64],
+    slow: &mut [bool],
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe {
+                plain_steps_avx512::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe {
+                plain_steps_avx2::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
+            };
+        }
+    }
+    plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2")]
+unsafe fn plain_steps_avx2<M: Dynamics, I: Integrator<M>>(
+    model: &M,
+    v: &mut [f64],
+    w: &mut [f64],
+    noise: &[f64],
+    held: Held,
+    det: Currents,
+    h: f64,
+    v_out: &mut [f64],
+    w_out: &mut [f64],
+    slow: &mut [bool],
+) -> bool {
+    plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn plain_steps_avx512<M: Dynamics, I: Integrator<M>>(
+    model: &M,
+    v: &mut [f64],
+    w: &mut [f64],
+    noise: &[f64],
+    held: Held,
+    det: Currents,
+    h: f64,
+    v_out: &mut [f64],
+    w_out: &mut [f64],
+    slow: &mut [bool],
+) -> bool {
+    plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn plain_steps_portable<M: Dynamics, I: Integrator<M>>(
+    model: &M,
+    v: &mut [f64],
+    w: &mut [f64],
+    noise: &[f64],
+    held: Held,
+    det: Currents,
+    h: f64,
+    v_out: &mut [f64],
+    w_out: &mut [f64],
+    slow: &mut [bool],
+) -> bool {
+    // Equal lengths up front, so the loop below has no bounds checks to stop it being
+    // vectorised.
+    let n = v.len();
+    let (w, noise, v_out, w_out) = (&mut w[..n], &noise[..n], &mut v_out[..n], &mut w_out[..n]);
+    let (slow, until) = (&mut slow[..n], &held.until[..n]);
+    let theta = model.spike_voltage();
+    let mut any = false;
+    for j in 0..n {
+        let x = noise[j];
+        let i = Currents {
+            start: det.start + x,
+            mid: det.mid + x,
+            end: det.end + x,
+        };
+        let (v0, w0) = (v[j], w[j]);
+        let (v1, w1, dv0) = I::step_and_slope(model, v0, w0, i, h);
+        v_out[j] = v1;
+        w_out[j] = w1;
+        // Refractory, a spike, a non-finite state, or a step that starts in the
+        // upswing (redone in sub-steps); `|` rather than `||` and selects rather
+        // than ifs keep the loop free of branches.
+        let s = (until[j] > held.t)
+            | (v1 >= theta)
+            | v1.is_nan()
+            | !w1.is_finite()
+            | model.needs_substeps(v0, dv0, h);
+        slow[j] = s;
+        any |= s;
+        v[j] = if s { v0 } else { v1 };
+        w[j] = if s { w0 } else { w1 };
+    }
+    any
+}
+
+/// The refractory state of a block at the start of a step: neuron j is held while
+/// until[j] > t.
+#[derive(Clone, Copy)]
+pub struct Held<'a> {
+    pub until: &'a [f64],
+    pub t: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::integrate::{Euler, Rk4};
+    use crate::model::{self, adex::Adex, ModelKind};
+
+    /// The vectorised versions (AVX-512, AVX2, chosen at run time) must give the same
+    /// bits as the portable loop, or results would depend on the CPU.
+    #[test]
+    fn dispatched_and_portable_loops_agree_bit_for_bit() {
+        let mut p = model::defaults(ModelKind::Adex);
+        model::complete(ModelKind::Adex, &mut p, &[]);
+        let m = Adex::new(&p);
+        let n = 1001;
+        let mut x = 12345u64;
+        let mut uniform = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let v: Vec<f64> = (0..n).map(|_| -80.0 + 45.0 * uniform()).collect();
+        let w: Vec<f64> = (0..n).map(|_| 300.0 * uniform()).collect();
+        let noise: Vec<f64> = (0..n).map(|_| 2000.0 * uniform() - 500.0).collect();
+        let until: Vec<f64> = (0..n).map(|_| 2.0 * uniform()).collect();
+        let det = Currents {
+            start: 100.0,
+            mid: 110.0,
+            end: 120.0,
+        };
+        let held = Held {
+            until: &until,
+            t: 1.0,
+        };
+        fn run<I: Integrator<Adex>>(
+            portable: bool,
+            m: &Adex,
+            v: &[f64],
+            w: &[f64],
+            noise: &[f64],
+            held: Held,
+            det: Currents,
+        ) -> (Vec<u64>, Vec<bool>) {
+            let n = v.len();
+            let (mut v, mut w) = (v.to_vec(), w.to_vec());
+            let (mut vo, mut wo, mut slow) = (vec![0.0; n], vec![0.0; n], vec![false; n]);
+            let f = if portable {
+                plain_steps_portable::<Adex, I>
+            } else {
+                plain_steps::<Adex, I>
+            };
+            f(
+                m, &mut v, &mut w, noise, held, det, 0.1, &mut vo, &mut wo, &mut slow,
+            );
+            let bits = [v, w, vo, wo]
+                .concat()
+                .iter()
+                .map(|x| x.to_bits())
+                .collect();
+            (bits, slow)
+        }
+        for portable_first in [true, false] {
+            let a = run::<Euler>(portable_first, &m, &v, &w, &noise, held, det);
+            let b = run::<Euler>(!portable_first, &m, &v, &w, &noise, held, det);
+            assert_eq!(a, b);
+            let a = run::<Rk4>(portable_first, &m, &v, &w, &noise, held, det);
+            let b = run::<Rk4>(!portable_first, &m, &v, &w, &noise, held, det);
+            assert_eq!(a, b);
+            assert!(a.1.iter().any(|&s| s) && a.1.iter().any(|&s| !s));
+        }
+    }
+}
