@@ -2,10 +2,12 @@
 //! of 10,000 neurons, exactly as the engine runs it (engine::kernel::plain_steps), and
 //! the raw floor: a minimal AdEx forward-Euler loop with threshold and reset and
 //! nothing else, which the whole engine (W1 euler, scripts/bench.sh) is compared with.
+//! Each iteration steps the population on from where the last left it (neurons that
+//! cross are flagged and held, as in the engine before their slow path).
 //! Run: cargo bench --bench kernels
 
 use neurodyn::engine::integrate::{Currents, Euler, Exact, Integrator, Rk4};
-use neurodyn::engine::kernel::plain_steps;
+use neurodyn::engine::kernel::{plain_steps, Held};
 use neurodyn::model::{self, adex::Adex, eif::Eif, fastexp, lif::Lif, Dynamics, ModelKind};
 
 const N: usize = 10_000;
@@ -45,6 +47,7 @@ fn population() -> Population {
 
 fn step<M: Dynamics, I: Integrator<M>>(bencher: divan::Bencher, model: M) {
     let mut p = population();
+    let until = vec![0.0; N];
     let det = Currents {
         start: 0.0,
         mid: 0.0,
