@@ -56,11 +56,16 @@ fn step<M: Dynamics, I: Integrator<M>>(bencher: divan::Bencher, model: M) {
     bencher
         .counter(divan::counter::ItemsCount::new(N))
         .bench_local(|| {
+            let held = Held {
+                until: &until,
+                t: 0.0,
+            };
             plain_steps::<M, I>(
                 &model,
-                &p.v,
-                &p.w,
+                &mut p.v,
+                &mut p.w,
                 &p.bias,
+                held,
                 det,
                 DT,
                 &mut p.v_out,
