@@ -15,7 +15,7 @@ use crate::model::Dynamics;
 /// AVX2 and chosen at run time; without FMA contraction (Rust never contracts a·b + c
 /// on its own) both versions give the same bits.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub fn plain_steps<M: Dynamics, I: Integrator<M>>(
     model: &M,
     v: &mut [f64],
@@ -28,6 +28,11 @@ pub fn plain_steps<M: Dynamics, I: Integrator<M>>(
     w_out: &mut [f64],
     slow: &mut [bool],
 ) -> bool {
+    // A handful of neurons (single-neuron runs) gain nothing from vectors and would
+    // pay for the call; the portable loop is inlined into the caller instead.
+    if v.len() < 8 {
+        return plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow);
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
