@@ -28,16 +28,21 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() {
     local name=$1 yaml=$2 steps=$3 walls=() rsss=()
     for _ in $(seq "$REPS"); do
-        /usr/bin/time -f '%e %M' -o "$tmp/time" "$NEURODYN" run "$yaml" --out "$tmp/out" \
+        # Wall time from date (ns), as /usr/bin/time rounds to 10 ms; peak RSS from time.
+        local t0 t1
+        t0=$(date +%s.%N)
+        /usr/bin/time -f '%M' -o "$tmp/time" "$NEURODYN" run "$yaml" --out "$tmp/out" \
             --quiet --force --no-analyze --max-runs 2000000
-        read -r wall rss < "$tmp/time"
+        t1=$(date +%s.%N)
+        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+        read -r rss < "$tmp/time"
         walls+=("$wall"); rsss+=("$rss")
     done
     local w r
     w=$(printf '%s\n' "${walls[@]}" | median)
     r=$(printf '%s\n' "${rsss[@]}" | median)
     awk -v n="$name" -v w="$w" -v r="$r" -v s="$steps" 'BEGIN {
-        printf "| %s | %.3f | %.3g | %.0f | %.1f |\n", n, w, s / w, r / 1024, 1e6 * w / s * 1e3 }'
+        printf "| %s | %.4f | %.3g | %.0f | %.1f |\n", n, w, s / w, r / 1024, 1e9 * w / s }'
 }
 
 echo "## Population size (one run, 100 ms = 1000 steps)"
