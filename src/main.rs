@@ -388,7 +388,10 @@ fn cmd_run(
             if summary.complete { ", dataset complete" } else { "" },
         );
     }
-    if summary.complete && analyze && !summary.ran.is_empty() {
+    // Also when nothing ran: a process killed after its last commit, during the
+    // analysis, leaves a complete dataset whose resume must still analyze it.
+    let unanalyzed = !summary.out.join("fi_curve.parquet").exists();
+    if summary.complete && analyze && (!summary.ran.is_empty() || unanalyzed) {
         let a = analysis::analyze(&summary.out)?;
         if !quiet {
             eprintln!(

@@ -159,7 +159,7 @@ fn map(
 
 fn document() -> impl Strategy<Value = String> {
     let kinds: &'static [&'static str] = &[
-        "lif", "eif", "adex", "hh", "constant", "step", "sine", "noise", "ramp", "pulses",
+        "lif", "eif", "adex", "hh", "constant", "step", "sine", "noise", "ramp", "pulses", "spread",
     ];
     // Each part is mostly valid (so that most documents reach the planner and its
     // checks) and sometimes random.
@@ -179,6 +179,7 @@ fn document() -> impl Strategy<Value = String> {
             "{type: sine, amplitude: 100 pA, frequency: 10 Hz, offset: 500 pA}",
             "{type: pulses, amplitude: 900 pA, width: 1 ms, period: 5 ms, count: 3}",
             "{type: noise, mean: 400 pA, sigma: 50 pA, tau: 5 ms, shared: true}",
+            "{type: spread, from: 500 pA, to: 1 nA}",
         ][..]).prop_map(|s| Some(s.to_string())),
         1 => Just(None),
         2 => prop::collection::vec(map(STIM_KEYS, Some(kinds)), 1..3).prop_map(|v| Some(format!("[{}]", v.join(", ")))),
@@ -193,11 +194,20 @@ fn document() -> impl Strategy<Value = String> {
     ];
     let replicates = prop_oneof![4 => Just(None), 1 => prop::option::of(number())];
     let method = prop::sample::select(&["euler", "rk4", "rk4", "exact", "rk45"][..]);
+    // `check:` tolerances: mostly absent, sometimes numbers or quantities of any kind.
+    let check = prop_oneof![
+        4 => Just(None),
+        1 => (number(), value()).prop_map(|(r, q)| Some(format!("{{rtol: {r}, spike_tol: {q}}}"))),
+    ];
     (
-        duration, dt, neurons, model, input, grid, variants, replicates, method,
+        (duration, dt, neurons, model, input),
+        (grid, variants, replicates, method, check),
     )
         .prop_map(
-            |(duration, dt, neurons, model, input, grid, variants, replicates, method)| {
+            |(
+                (duration, dt, neurons, model, input),
+                (grid, variants, replicates, method, check),
+            )| {
                 let mut d = String::from("name: fuzz\n");
                 if let Some(x) = duration {
                     d += &format!("duration: {x}\n");
@@ -226,6 +236,9 @@ fn document() -> impl Strategy<Value = String> {
                 }
                 if let Some(r) = replicates {
                     d += &format!("replicates: {r}\n");
+                }
+                if let Some(c) = check {
+                    d += &format!("check: {c}\n");
                 }
                 d
             },
