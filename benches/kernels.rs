@@ -7,7 +7,7 @@
 //! Run: cargo bench --bench kernels
 
 use neurodyn::engine::integrate::{Currents, Euler, Exact, Integrator, Rk4};
-use neurodyn::engine::kernel::{plain_steps, Held};
+use neurodyn::engine::kernel::{plain_steps, Step};
 use neurodyn::model::{self, adex::Adex, eif::Eif, fastexp, lif::Lif, Dynamics, ModelKind};
 
 const N: usize = 10_000;
@@ -28,8 +28,6 @@ struct Population {
     v: Vec<f64>,
     w: Vec<f64>,
     bias: Vec<f64>,
-    v_out: Vec<f64>,
-    w_out: Vec<f64>,
     slow: Vec<bool>,
 }
 
@@ -39,8 +37,6 @@ fn population() -> Population {
         v: (0..N).map(|j| -70.0 + 15.0 * x(j)).collect(),
         w: (0..N).map(|j| 50.0 * x(j)).collect(),
         bias: (0..N).map(|j| 500.0 + 500.0 * x(j)).collect(),
-        v_out: vec![0.0; N],
-        w_out: vec![0.0; N],
         slow: vec![false; N],
     }
 }
@@ -53,26 +49,18 @@ fn step<M: Dynamics, I: Integrator<M>>(bencher: divan::Bencher, model: M) {
         mid: 0.0,
         end: 0.0,
     };
+    let shared = Step {
+        t: 0.0,
+        h: DT,
+        det,
+        noise: &p.bias,
+        until: &until,
+    };
     bencher
         .counter(divan::counter::ItemsCount::new(N))
         .bench_local(|| {
-            let held = Held {
-                until: &until,
-                t: 0.0,
-            };
-            plain_steps::<M, I>(
-                &model,
-                &mut p.v,
-                &mut p.w,
-                &p.bias,
-                held,
-                det,
-                DT,
-                &mut p.v_out,
-                &mut p.w_out,
-                &mut p.slow,
-            );
-            divan::black_box(&p.v_out);
+            plain_steps::<M, I>(&model, &shared, &mut p.v, &mut p.w, &mut p.slow);
+            divan::black_box(&p.v);
         });
 }
 

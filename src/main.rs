@@ -202,7 +202,13 @@ impl From<InputError> for Failure {
 
 impl From<AnalysisError> for Failure {
     fn from(e: AnalysisError) -> Self {
-        let hint = match &e {
+        Failure::from(&e)
+    }
+}
+
+impl From<&AnalysisError> for Failure {
+    fn from(e: &AnalysisError) -> Self {
+        let hint = match e {
             AnalysisError::Unfinished(_) => {
                 "finish the dataset first: neurodyn run EXP --out DIR --resume"
             }
@@ -516,22 +522,15 @@ fn cmd_status(root: &Path, shards: Option<u32>) -> Result<ExitCode, Failure> {
 impl From<SnapshotError> for Failure {
     fn from(e: SnapshotError) -> Self {
         let hint = match &e {
+            SnapshotError::Read(a) => return Failure::from(a),
             SnapshotError::Missing(_) => "give a results folder or a golden file (.json)",
-            SnapshotError::Unfinished(_) => {
-                "finish the dataset first: neurodyn run EXP --out DIR --resume"
-            }
             SnapshotError::NotAnalyzed(_) => "run `neurodyn analyze DIR` first",
-            SnapshotError::Read(_) => "give the folder `neurodyn run` wrote, e.g. results/<name>",
             SnapshotError::Golden { .. } => {
                 "write golden files with `neurodyn check RESULTS --write-golden FILE`"
             }
             SnapshotError::Write { .. } => "check that the folder exists and is writable",
         };
-        Failure {
-            code: 2,
-            message: e.to_string(),
-            hints: vec![hint.into()],
-        }
+        Failure::usage(e.to_string(), hint)
     }
 }
 

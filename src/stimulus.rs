@@ -87,6 +87,20 @@ impl Stimulus {
     /// The deterministic part of the current at time t (a noise source gives its mean).
     #[inline]
     pub fn at(&self, t: f64) -> f64 {
+        self.value(t, false)
+    }
+
+    /// The left limit of the waveform at t: the value just before t. It differs from
+    /// `at` only where the waveform jumps at t (a step, pulse or ramp edge, a sine's
+    /// start).
+    #[inline]
+    pub fn before(&self, t: f64) -> f64 {
+        self.value(t, true)
+    }
+
+    /// The value at t (right limit), or just before t (`left`).
+    #[inline]
+    fn value(&self, t: f64, left: bool) -> f64 {
         match *self {
             Stimulus::Constant { amplitude } => amplitude,
             Stimulus::Step {
@@ -94,7 +108,7 @@ impl Stimulus {
                 start,
                 stop,
             } => {
-                if t >= start && stop.is_none_or(|s| t < s) {
+                if inside(t, start, stop, left) {
                     amplitude
                 } else {
                     0.0
@@ -107,7 +121,7 @@ impl Stimulus {
                 phase,
                 start,
             } => {
-                if t >= start {
+                if inside(t, start, None, left) {
                     offset + amplitude * (TAU * frequency * (t - start) + phase).sin()
                 } else {
                     0.0
@@ -119,7 +133,7 @@ impl Stimulus {
                 from,
                 to,
             } => {
-                if t >= start && t < stop {
+                if inside(t, start, Some(stop), left) {
                     from + (to - from) * (t - start) / (stop - start)
                 } else {
                     0.0
@@ -132,11 +146,14 @@ impl Stimulus {
                 start,
                 count,
             } => {
-                if t < start {
+                if !inside(t, start, None, left) {
                     return 0.0;
                 }
-                let k = ((t - start) / period).floor();
-                let within = t - start - k * period < width;
+                // The pulse whose interval [start + k·period, ...) holds t, or
+                // (start + k·period, ...] for the left limit.
+                let x = (t - start) / period;
+                let k = if left { x.ceil() - 1.0 } else { x.floor() };
+                let within = inside(t - start - k * period, 0.0, Some(width), left);
                 let counted = count.is_none_or(|c| k < c as f64);
                 if within && counted {
                     amplitude
@@ -150,60 +167,6 @@ impl Stimulus {
         }
     }
 
-    /// The left limit of the waveform at t: the value just before t. It differs from
-    /// `at` only where the waveform jumps at t (a step, pulse or ramp edge, a sine's
-    /// start).
-    #[inline]
-    pub fn before(&self, t: f64) -> f64 {
-        match *self {
-            Stimulus::Step {
-                amplitude,
-                start,
-                stop,
-            } => {
-                if t > start && stop.is_none_or(|s| t <= s) {
-                    amplitude
-                } else {
-                    0.0
-                }
-            }
-            Stimulus::Sine { start, .. } if t <= start => 0.0,
-            Stimulus::Ramp {
-                start,
-                stop,
-                from,
-                to,
-            } => {
-                if t > start && t <= stop {
-                    from + (to - from) * (t - start) / (stop - start)
-                } else {
-                    0.0
-                }
-            }
-            Stimulus::Pulses {
-                amplitude,
-                width,
-                period,
-                start,
-                count,
-            } => {
-                if t <= start {
-                    return 0.0;
-                }
-                // The pulse whose interval (start + k·period, ...] holds t.
-                let k = ((t - start) / period).ceil() - 1.0;
-                let within = t - start - k * period <= width;
-                let counted = count.is_none_or(|c| k < c as f64);
-                if within && counted {
-                    amplitude
-                } else {
-                    0.0
-                }
-            }
-            _ => self.at(t),
-        }
-    }
-
     /// Where the waveform switches on, for first-spike latency (None if always on).
     pub fn onset(&self) -> Option<f64> {
         match *self {
@@ -213,6 +176,16 @@ impl Stimulus {
             | Stimulus::Pulses { start, .. } => Some(start),
             Stimulus::Constant { .. } | Stimulus::Noise(_) | Stimulus::Spread { .. } => None,
         }
+    }
+}
+
+/// Whether t lies in [a, b), or in (a, b] for a left limit; no b means no end.
+#[inline]
+fn inside(t: f64, a: f64, b: Option<f64>, left: bool) -> bool {
+    if left {
+        t > a && b.is_none_or(|b| t <= b)
+    } else {
+        t >= a && b.is_none_or(|b| t < b)
     }
 }
 

@@ -2,21 +2,8 @@
 //! LIF inter-spike intervals and latencies, the EIF rheobase, the convergence order
 //! of euler and rk4, and refractoriness.
 
-use neurodyn::engine::{simulate, MemorySink};
-use neurodyn::experiment::{parse, plan::plan, spec::RunSpec};
-
-fn spec(yaml: &str) -> RunSpec {
-    let raw = parse(yaml).unwrap_or_else(|e| panic!("{e}"));
-    let p = plan(&raw).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(p.runs.len(), 1);
-    p.runs.into_iter().next().unwrap()
-}
-
-fn run(spec: &RunSpec) -> MemorySink {
-    let mut sink = MemorySink::default();
-    simulate(spec, &mut sink).unwrap_or_else(|e| panic!("{e}"));
-    sink
-}
+mod common;
+use common::{run, spec};
 
 /// The Brette–Gerstner cell as an LIF: τ_m = 281/30 ms, rheobase g_L (V_th − E_L).
 const G_L: f64 = 30.0;

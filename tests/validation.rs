@@ -5,17 +5,8 @@
 //! rheobases and NEST's aeif reference trace in tests/dynamics.rs; the Naud et al.
 //! (2008) firing patterns in tests/analysis.rs; golden regressions in tests/golden.rs.
 
-use neurodyn::engine::{simulate, MemorySink};
-use neurodyn::experiment::{parse, plan::plan};
-
-fn run_one(yaml: &str) -> MemorySink {
-    let raw = parse(yaml).unwrap_or_else(|e| panic!("{e}"));
-    let p = plan(&raw).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(p.runs.len(), 1);
-    let mut sink = MemorySink::default();
-    simulate(&p.runs[0], &mut sink).unwrap_or_else(|e| panic!("{e}"));
-    sink
-}
+mod common;
+use common::{run, spec};
 
 /// The Brette–Gerstner cell as an LIF (neurodyn's defaults).
 const C: f64 = 281.0;
@@ -78,7 +69,7 @@ fn noise_driven_lif_fires_at_the_siegert_rate() {
              neurons: {neurons}\nmodel: {{type: lif}}\ninitial: {{V: -70.6 mV}}\n\
              input: {{type: noise, mean: {current} pA, sigma: {sigma_i} pA*sqrt(ms)}}\n"
         );
-        let sink = run_one(&yaml);
+        let sink = run(&spec(&yaml));
         // Skip the first 200 ms (20 τ) so the estimate is of the stationary rate.
         let skip = 200.0;
         let (mut spikes, mut isis) = (0usize, Vec::new());
@@ -154,7 +145,7 @@ fn adex_rheobase_in_the_hopf_regime() {
              input: {{type: constant, amplitude: {i} pA}}\n",
             v_star + 0.05
         );
-        let spikes = run_one(&yaml).spike_times(0);
+        let spikes = run(&spec(&yaml)).spike_times(0);
         let late = spikes.iter().filter(|&&t| t >= 2000.0).count();
         if fires {
             assert!(

@@ -2,13 +2,15 @@
 //! analysis needs of each run, and typed column access with clear errors.
 
 use super::AnalysisError;
-use arrow::array::{Array, AsArray, Float64Array, RecordBatch, UInt32Array};
+use arrow::array::{
+    Array, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
 
-fn read_error(path: &Path, e: impl std::fmt::Display) -> AnalysisError {
+pub fn read_error(path: &Path, e: impl std::fmt::Display) -> AnalysisError {
     AnalysisError::Read {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -54,6 +56,26 @@ pub fn u32_column<'a>(
         .ok_or_else(|| read_error(path, format!("no UInt32 column '{name}'")))
 }
 
+pub fn u64_column<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a UInt64Array, AnalysisError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+        .ok_or_else(|| read_error(path, format!("no UInt64 column '{name}'")))
+}
+
+pub fn string_column<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a StringArray, AnalysisError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| read_error(path, format!("no text column '{name}'")))
+}
+
 pub fn f64_column<'a>(
     b: &'a RecordBatch,
     name: &str,
@@ -90,18 +112,9 @@ impl Runs {
             .ok_or_else(|| read_error(path, "empty runs table"))?;
         let table = concat_batches(&schema, &batches).map_err(|e| read_error(path, e))?;
         let ids = u32_column(&table, "run_id", path)?;
-        let labels = table
-            .column_by_name("label")
-            .and_then(|c| c.as_string_opt::<i32>())
-            .ok_or_else(|| read_error(path, "no label column"))?;
-        let status = table
-            .column_by_name("status")
-            .and_then(|c| c.as_string_opt::<i32>())
-            .ok_or_else(|| read_error(path, "no status column"))?;
-        let neurons = table
-            .column_by_name("neurons")
-            .and_then(|c| c.as_primitive_opt::<UInt64Type>())
-            .ok_or_else(|| read_error(path, "no neurons column"))?;
+        let labels = string_column(&table, "label", path)?;
+        let status = string_column(&table, "status", path)?;
+        let neurons = u64_column(&table, "neurons", path)?;
         let (w0, w1) = (
             f64_column(&table, "window_start_ms", path)?,
             f64_column(&table, "window_stop_ms", path)?,

@@ -25,8 +25,6 @@ const NOT_PARAMS: &[&str] = &[
 pub enum SnapshotError {
     #[error("{0}: no such file or folder")]
     Missing(PathBuf),
-    #[error("{0} is not a finished neurodyn dataset (no _SUCCESS)")]
-    Unfinished(PathBuf),
     #[error("{0} has no summary.parquet (it was run with --no-analyze)")]
     NotAnalyzed(PathBuf),
     #[error(transparent)]
@@ -92,7 +90,7 @@ impl Snapshot {
 
     pub fn from_dataset(root: &Path) -> Result<Snapshot, SnapshotError> {
         if !root.join("_SUCCESS").exists() {
-            return Err(SnapshotError::Unfinished(root.to_path_buf()));
+            return Err(AnalysisError::Unfinished(root.to_path_buf()).into());
         }
         let summary = root.join("summary.parquet");
         if !summary.exists() {
@@ -198,23 +196,6 @@ mod erased {
     }
 }
 
-fn read_error(path: &Path, message: impl Into<String>) -> SnapshotError {
-    SnapshotError::Read(AnalysisError::Read {
-        path: path.to_path_buf(),
-        message: message.into(),
-    })
-}
-
-fn string_column<'a>(
-    b: &'a RecordBatch,
-    name: &str,
-    path: &Path,
-) -> Result<&'a arrow::array::StringArray, SnapshotError> {
-    b.column_by_name(name)
-        .and_then(|c| c.as_string_opt::<i32>())
-        .ok_or_else(|| read_error(path, format!("no text column '{name}'")))
-}
-
 /// Text of one cell, "null" for a null.
 fn cell(a: &dyn Array, k: usize) -> String {
     if a.is_null(k) {
@@ -226,8 +207,8 @@ fn cell(a: &dyn Array, k: usize) -> String {
 
 fn run_snaps(runs: &Runs, path: &Path) -> Result<BTreeMap<String, RunSnap>, SnapshotError> {
     let t = &runs.table;
-    let keys = string_column(t, "run_key", path)?;
-    let status = string_column(t, "status", path)?;
+    let keys = table::string_column(t, "run_key", path)?;
+    let status = table::string_column(t, "status", path)?;
     let params: Vec<(String, &dyn Array)> = t
         .schema()
         .fields()
@@ -256,15 +237,9 @@ fn run_snaps(runs: &Runs, path: &Path) -> Result<BTreeMap<String, RunSnap>, Snap
 
 fn neuron_snaps(b: &RecordBatch, path: &Path) -> Result<Vec<(u32, NeuronSnap)>, SnapshotError> {
     let ids = table::u32_column(b, "run_id", path)?;
-    let neurons = b
-        .column_by_name("neuron")
-        .and_then(|c| c.as_primitive_opt::<UInt32Type>())
-        .ok_or_else(|| read_error(path, "no UInt32 column 'neuron'"))?;
-    let counts = b
-        .column_by_name("n_spikes")
-        .and_then(|c| c.as_primitive_opt::<UInt64Type>())
-        .ok_or_else(|| read_error(path, "no UInt64 column 'n_spikes'"))?;
-    let patterns = string_column(b, "pattern", path)?;
+    let neurons = table::u32_column(b, "neuron", path)?;
+    let counts = table::u64_column(b, "n_spikes", path)?;
+    let patterns = table::string_column(b, "pattern", path)?;
     let floats: Vec<(&str, &arrow::array::Float64Array)> = b
         .schema_ref()
         .fields()
@@ -333,7 +308,8 @@ fn fi_points(path: &Path) -> Result<Vec<FiPoint>, SnapshotError> {
                 } else if let Some(x) = a.as_primitive_opt::<UInt32Type>() {
                     Some(f64::from(x.value(k)))
                 } else {
-                    return Err(read_error(path, format!("column '{name}' is not numeric")));
+                    let e = table::read_error(path, format!("column '{name}' is not numeric"));
+                    return Err(e.into());
                 };
                 point.values.insert(name, value);
             }

@@ -15,15 +15,16 @@ pub struct Currents {
 
 /// A fixed-step integration method for the model `M`.
 pub trait Integrator<M: Dynamics> {
-    /// (V, w) after a step of length h from (v, w).
-    fn step(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64);
+    /// (V, w) after a step of length h from (v, w), and dV/dt at the step's start
+    /// (which decides whether the step must be sub-stepped; Euler and rk4 compute it
+    /// anyway as their first stage).
+    fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64);
 
-    /// The step, and dV/dt at its start (which decides whether the step must be
-    /// sub-stepped; Euler and rk4 compute it anyway as their first stage).
+    /// (V, w) after a step of length h from (v, w).
     #[inline(always)]
-    fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
-        let (v1, w1) = Self::step(m, v, w, i, h);
-        (v1, w1, m.derivs(v, w, i.start).0)
+    fn step(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64) {
+        let (v1, w1, _) = Self::step_and_slope(m, v, w, i, h);
+        (v1, w1)
     }
 
     /// The time s in (0, h] at which the step's trajectory reaches the spike voltage,
@@ -48,11 +49,6 @@ pub struct Exact;
 
 impl<M: Dynamics> Integrator<M> for Euler {
     #[inline(always)]
-    fn step(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64) {
-        let (v1, w1, _) = Self::step_and_slope(m, v, w, i, h);
-        (v1, w1)
-    }
-    #[inline(always)]
     fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
         let (dv, dw) = m.derivs(v, w, i.start);
         (v + h * dv, w + h * dw, dv)
@@ -60,11 +56,6 @@ impl<M: Dynamics> Integrator<M> for Euler {
 }
 
 impl<M: Dynamics> Integrator<M> for Rk4 {
-    #[inline(always)]
-    fn step(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64) {
-        let (v1, w1, _) = Self::step_and_slope(m, v, w, i, h);
-        (v1, w1)
-    }
     #[inline(always)]
     fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
         let half = 0.5 * h;
@@ -82,15 +73,10 @@ impl<M: Dynamics> Integrator<M> for Rk4 {
 }
 
 impl Integrator<Lif> for Exact {
+    /// The LIF has no upswing, so its slope is never asked for (0 here).
     #[inline(always)]
-    fn step(m: &Lif, v: f64, _w: f64, i: Currents, h: f64) -> (f64, f64) {
-        (m.exact(v, i.mid, h), 0.0)
-    }
-    /// The LIF has no upswing, so its slope is never asked for.
-    #[inline(always)]
-    fn step_and_slope(m: &Lif, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
-        let (v1, w1) = Self::step(m, v, w, i, h);
-        (v1, w1, 0.0)
+    fn step_and_slope(m: &Lif, v: f64, _w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
+        (m.exact(v, i.mid, h), 0.0, 0.0)
     }
 
     fn crossing(m: &Lif, v: f64, w: f64, h: f64, at: &dyn Fn(f64) -> Currents) -> f64 {

@@ -6,106 +6,87 @@
 use super::integrate::{Currents, Integrator};
 use crate::model::Dynamics;
 
-/// One plain step of every neuron: (v, w) → (v_out, w_out) under the deterministic
-/// currents `det` plus each neuron's own `noise` (its bias and noise draw), with
-/// `slow[j]` set where the neuron is refractory or the step crossed the spike voltage,
-/// left a non-finite state or starts in the upswing. (v, w) take the new state where
-/// the step is plain and keep the old one where it is slow, for the engine to redo.
-/// Returns whether any neuron is slow. On x86-64 CPUs with AVX2 the same code is compiled a second time for
-/// AVX2 and chosen at run time; without FMA contraction (Rust never contracts a·b + c
-/// on its own) both versions give the same bits.
-#[allow(clippy::too_many_arguments)]
+/// What one step of a block shares: the deterministic currents `det` over the step of
+/// length `h` from time `t`, each neuron's own additive current `noise` (its bias and
+/// noise draw), and the end of each neuron's refractory period `until`.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    pub t: f64,
+    pub h: f64,
+    pub det: Currents,
+    pub noise: &'a [f64],
+    pub until: &'a [f64],
+}
+
+/// One plain step of every neuron from (v, w), with `slow[j]` set where the neuron is
+/// refractory or the step crossed the spike voltage, left a non-finite state or starts
+/// in the upswing. (v, w) take the new state where the step is plain and keep the old
+/// one where it is slow, for the engine to redo. Returns whether any neuron is slow.
+/// On x86-64 the same loop is also compiled for AVX-512 and AVX2 and chosen at run
+/// time; without FMA contraction (Rust never contracts a·b + c on its own) every
+/// version gives the same bits.
 #[inline(always)]
 pub fn plain_steps<M: Dynamics, I: Integrator<M>>(
     model: &M,
+    step: &Step,
     v: &mut [f64],
     w: &mut [f64],
-    noise: &[f64],
-    held: Held,
-    det: Currents,
-    h: f64,
-    v_out: &mut [f64],
-    w_out: &mut [f64],
     slow: &mut [bool],
 ) -> bool {
     // A handful of neurons (single-neuron runs) gain nothing from vectors and would
     // pay for the call; the portable loop is inlined into the caller instead.
     if v.len() < 8 {
-        return plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow);
+        return plain_steps_portable::<M, I>(model, step, v, w, slow);
     }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe {
-                plain_steps_avx512::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
-            };
+            return unsafe { plain_steps_avx512::<M, I>(model, step, v, w, slow) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe {
-                plain_steps_avx2::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
-            };
+            return unsafe { plain_steps_avx2::<M, I>(model, step, v, w, slow) };
         }
     }
-    plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
+    plain_steps_portable::<M, I>(model, step, v, w, slow)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2")]
-unsafe fn plain_steps_avx2<M: Dynamics, I: Integrator<M>>(
-    model: &M,
-    v: &mut [f64],
-    w: &mut [f64],
-    noise: &[f64],
-    held: Held,
-    det: Currents,
-    h: f64,
-    v_out: &mut [f64],
-    w_out: &mut [f64],
-    slow: &mut [bool],
-) -> bool {
-    plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
+/// The portable loop compiled with a target feature enabled, so that it is vectorised
+/// for that instruction set.
+macro_rules! compiled_for {
+    ($name:ident, $feature:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name<M: Dynamics, I: Integrator<M>>(
+            model: &M,
+            step: &Step,
+            v: &mut [f64],
+            w: &mut [f64],
+            slow: &mut [bool],
+        ) -> bool {
+            plain_steps_portable::<M, I>(model, step, v, w, slow)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f")]
-unsafe fn plain_steps_avx512<M: Dynamics, I: Integrator<M>>(
-    model: &M,
-    v: &mut [f64],
-    w: &mut [f64],
-    noise: &[f64],
-    held: Held,
-    det: Currents,
-    h: f64,
-    v_out: &mut [f64],
-    w_out: &mut [f64],
-    slow: &mut [bool],
-) -> bool {
-    plain_steps_portable::<M, I>(model, v, w, noise, held, det, h, v_out, w_out, slow)
-}
+compiled_for!(plain_steps_avx512, "avx512f");
+compiled_for!(plain_steps_avx2, "avx2");
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn plain_steps_portable<M: Dynamics, I: Integrator<M>>(
     model: &M,
+    step: &Step,
     v: &mut [f64],
     w: &mut [f64],
-    noise: &[f64],
-    held: Held,
-    det: Currents,
-    h: f64,
-    v_out: &mut [f64],
-    w_out: &mut [f64],
     slow: &mut [bool],
 ) -> bool {
     // Equal lengths up front, so the loop below has no bounds checks to stop it being
     // vectorised.
     let n = v.len();
-    let (w, noise, v_out, w_out) = (&mut w[..n], &noise[..n], &mut v_out[..n], &mut w_out[..n]);
-    let (slow, until) = (&mut slow[..n], &held.until[..n]);
+    let (w, slow) = (&mut w[..n], &mut slow[..n]);
+    let (noise, until) = (&step.noise[..n], &step.until[..n]);
+    let (det, h) = (step.det, step.h);
     let theta = model.spike_voltage();
     let mut any = false;
     for j in 0..n {
@@ -117,12 +98,10 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>>(
         };
         let (v0, w0) = (v[j], w[j]);
         let (v1, w1, dv0) = I::step_and_slope(model, v0, w0, i, h);
-        v_out[j] = v1;
-        w_out[j] = w1;
         // Refractory, a spike, a non-finite state, or a step that starts in the
         // upswing (redone in sub-steps); `|` rather than `||` and selects rather
         // than ifs keep the loop free of branches.
-        let s = (until[j] > held.t)
+        let s = (until[j] > step.t)
             | (v1 >= theta)
             | v1.is_nan()
             | !w1.is_finite()
@@ -133,14 +112,6 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>>(
         w[j] = if s { w0 } else { w1 };
     }
     any
-}
-
-/// The refractory state of a block at the start of a step: neuron j is held while
-/// until[j] > t.
-#[derive(Clone, Copy)]
-pub struct Held<'a> {
-    pub until: &'a [f64],
-    pub t: f64,
 }
 
 #[cfg(test)]
@@ -173,43 +144,37 @@ mod tests {
             mid: 110.0,
             end: 120.0,
         };
-        let held = Held {
-            until: &until,
+        let step = Step {
             t: 1.0,
+            h: 0.1,
+            det,
+            noise: &noise,
+            until: &until,
         };
         fn run<I: Integrator<Adex>>(
             portable: bool,
             m: &Adex,
+            step: &Step,
             v: &[f64],
             w: &[f64],
-            noise: &[f64],
-            held: Held,
-            det: Currents,
         ) -> (Vec<u64>, Vec<bool>) {
-            let n = v.len();
             let (mut v, mut w) = (v.to_vec(), w.to_vec());
-            let (mut vo, mut wo, mut slow) = (vec![0.0; n], vec![0.0; n], vec![false; n]);
+            let mut slow = vec![false; v.len()];
             let f = if portable {
                 plain_steps_portable::<Adex, I>
             } else {
                 plain_steps::<Adex, I>
             };
-            f(
-                m, &mut v, &mut w, noise, held, det, 0.1, &mut vo, &mut wo, &mut slow,
-            );
-            let bits = [v, w, vo, wo]
-                .concat()
-                .iter()
-                .map(|x| x.to_bits())
-                .collect();
+            f(m, step, &mut v, &mut w, &mut slow);
+            let bits = [v, w].concat().iter().map(|x| x.to_bits()).collect();
             (bits, slow)
         }
         for portable_first in [true, false] {
-            let a = run::<Euler>(portable_first, &m, &v, &w, &noise, held, det);
-            let b = run::<Euler>(!portable_first, &m, &v, &w, &noise, held, det);
+            let a = run::<Euler>(portable_first, &m, &step, &v, &w);
+            let b = run::<Euler>(!portable_first, &m, &step, &v, &w);
             assert_eq!(a, b);
-            let a = run::<Rk4>(portable_first, &m, &v, &w, &noise, held, det);
-            let b = run::<Rk4>(!portable_first, &m, &v, &w, &noise, held, det);
+            let a = run::<Rk4>(portable_first, &m, &step, &v, &w);
+            let b = run::<Rk4>(!portable_first, &m, &step, &v, &w);
             assert_eq!(a, b);
             assert!(a.1.iter().any(|&s| s) && a.1.iter().any(|&s| !s));
         }

@@ -236,7 +236,6 @@ impl<'a, M: Dynamics> Block<'a, M> {
         // The per-neuron additive current: bias plus this step's noise draws.
         let mut noise_now = self.bias.clone();
         let mut shared_now = vec![0.0; self.noises.len()];
-        let (mut v_next, mut w_next) = (vec![0.0; n], vec![0.0; n]);
         let mut slow = vec![false; n];
         for step in 0..spec.steps {
             let t = step as f64 * dt;
@@ -256,21 +255,18 @@ impl<'a, M: Dynamics> Block<'a, M> {
             // Every neuron takes a plain step, in a loop with no branches that the
             // compiler vectorises; the neurons it flags (refractory, spike, upswing,
             // non-finite) redo their step the slow way.
-            let model = self.model;
-            let held = kernel::Held {
-                until: &self.refractory_until,
+            let shared = kernel::Step {
                 t,
+                h,
+                det,
+                noise: &noise_now,
+                until: &self.refractory_until,
             };
             let any_slow = kernel::plain_steps::<M, I>(
-                &model,
+                &self.model,
+                &shared,
                 &mut self.v,
                 &mut self.w,
-                &noise_now,
-                held,
-                det,
-                h,
-                &mut v_next,
-                &mut w_next,
                 &mut slow,
             );
             for j in (0..n).filter(|&j| any_slow && slow[j]) {

@@ -6,9 +6,26 @@ use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch};
 use arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn};
 use arrow::datatypes::ArrowPrimitiveType;
 use arrow::datatypes::{Float64Type, UInt32Type};
+use neurodyn::engine::{simulate, MemorySink};
+use neurodyn::experiment::{parse, plan::plan, spec::RunSpec};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The single run of an experiment given as YAML text, planned.
+pub fn spec(yaml: &str) -> RunSpec {
+    let raw = parse(yaml).unwrap_or_else(|e| panic!("{e}"));
+    let p = plan(&raw).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.runs.len(), 1);
+    p.runs.into_iter().next().unwrap()
+}
+
+/// Simulate a run through the library, keeping its output in memory.
+pub fn run(spec: &RunSpec) -> MemorySink {
+    let mut sink = MemorySink::default();
+    simulate(spec, &mut sink).unwrap_or_else(|e| panic!("{e}"));
+    sink
+}
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
