@@ -29,13 +29,13 @@ impl InputError {
             file: None,
             location: None,
             key: None,
-            message: message.into(),
+            message: elide_values(&message.into()),
             hints: Vec::new(),
         }
     }
 
     pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
+        self.key = Some(elide(&key.into()));
         self
     }
 
@@ -47,7 +47,7 @@ impl InputError {
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hints.push(hint.into());
+        self.hints.push(elide_values(&hint.into()));
         self
     }
 
@@ -70,6 +70,69 @@ impl fmt::Display for InputError {
             write!(f, "{key}: ")?;
         }
         f.write_str(&self.message)
+    }
+}
+
+/// Most characters of one value an error repeats: a pasted 100 kB array or a runaway
+/// string would otherwise bury the message, and its start is enough to find it.
+pub const MAX_ECHO: usize = 60;
+
+/// Backstop for values that slip past the per-value rule (long text with spaces
+/// outside quotes): no message is longer than this many characters.
+const MAX_MESSAGE: usize = 4000;
+
+/// `text` cut to MAX_ECHO characters, with "…" when something was cut.
+pub fn elide(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHO) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// A message with each quoted value ('…', "…" or `…`) and each unbroken run of
+/// characters cut to MAX_ECHO. Messages quote the user's values, and a value with no
+/// quotes around it (a number, a dotted key) has no spaces, so this reaches every
+/// echo without each message site having to remember it. An apostrophe after a
+/// letter ("the run's") opens no quote.
+fn elide_values(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let opens = |i: usize| {
+        matches!(chars[i], '\'' | '"' | '`') && (i == 0 || !chars[i - 1].is_alphanumeric())
+    };
+    let push = |out: &mut String, run: &[char]| {
+        out.extend(run.iter().take(MAX_ECHO));
+        if run.len() > MAX_ECHO {
+            out.push('…');
+        }
+    };
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE));
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if opens(i) {
+            if let Some(len) = chars[i + 1..].iter().position(|&d| d == c) {
+                out.push(c);
+                push(&mut out, &chars[i + 1..i + 1 + len]);
+                out.push(c);
+                i += len + 2;
+                continue;
+            }
+        }
+        if c.is_whitespace() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < chars.len() && !chars[i].is_whitespace() && !opens(i) {
+            i += 1;
+        }
+        push(&mut out, &chars[start..i]);
+    }
+    match out.char_indices().nth(MAX_MESSAGE) {
+        Some((end, _)) => format!("{}…", &out[..end]),
+        None => out,
     }
 }
 
@@ -102,6 +165,41 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_elided_in_messages_keys_and_hints() {
+        let long = "x".repeat(100_000);
+        let e = InputError::new(format!("unknown unit '{long}' in \"{long} ms\""))
+            .key(format!("grid.{long}"))
+            .hint(format!("got {long}"));
+        let cut = format!("{}…", "x".repeat(MAX_ECHO));
+        assert_eq!(e.message, format!("unknown unit '{cut}' in \"{cut}\""));
+        assert_eq!(
+            e.key.as_deref(),
+            Some(format!("grid.{}…", "x".repeat(55)).as_str())
+        );
+        assert_eq!(e.hints, vec![format!("got {cut}")]);
+        // Long text with spaces outside quotes still ends somewhere.
+        let e = InputError::new(format!("at {}", "ab ".repeat(100_000)));
+        assert!(
+            e.message.chars().count() <= MAX_MESSAGE + 1,
+            "{}",
+            e.message.len()
+        );
+        assert!(e.message.ends_with('…'));
+    }
+
+    #[test]
+    fn short_messages_and_apostrophes_are_kept() {
+        for m in [
+            "'ten neurons' is not a whole number",
+            "the run's input has 2 stimuli; name one as input[0] to input[1]",
+            "invalid type: string \"10 ms\", expected u64",
+            "an unclosed ' quote",
+        ] {
+            assert_eq!(InputError::new(m).message, m);
+        }
+    }
 
     #[test]
     fn suggests_near_keys() {

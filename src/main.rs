@@ -1,7 +1,10 @@
 //! The neurodyn command line: argument parsing, one function per subcommand, and the
-//! mapping of errors to messages and exit codes (0 success; 1 some runs failed, a run
-//! was stopped early, or a dataset is incomplete; 2 bad usage, bad input or an
-//! environment error).
+//! mapping of errors to messages and exit codes: 0 success; 1 some runs failed, a run
+//! was stopped early (one Ctrl-C or SIGTERM, --fail-fast), a dataset is incomplete or
+//! damaged (`status`), or a check found differences (`check`); 2 bad usage, bad input
+//! or an environment error (a folder that cannot be read or written, too little free
+//! space); 130 a second Ctrl-C or SIGTERM quit at once, leaving the runs under way
+//! uncommitted.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use neurodyn::analysis::{self, AnalysisError};
@@ -102,14 +105,16 @@ enum Command {
         /// The baseline: a results folder or a golden file written by --write-golden
         #[arg(long, required_unless_present = "write_golden")]
         baseline: Option<PathBuf>,
-        /// Relative tolerance of statistics and F-I values (default: the experiment's
-        /// `check:` section, else 1e-6)
+        /// Relative tolerance of statistics, trace values and F-I values. A flag wins
+        /// over the baseline's own tolerances (its experiment's `check:` section, or
+        /// those recorded in its golden file), which win over the default 1e-6; the
+        /// dataset under test never sets them. With --write-golden: recorded in the file
         #[arg(long)]
         rtol: Option<f64>,
-        /// Absolute tolerance, in each column's unit (default: check: section, else 1e-9)
+        /// Absolute tolerance, in each column's unit (same precedence; default 1e-9)
         #[arg(long)]
         atol: Option<f64>,
-        /// Spike-time coincidence window in ms (default: check: section, else 0.001)
+        /// Spike-time coincidence window in ms (same precedence; default 0.001)
         #[arg(long, value_name = "MS")]
         spike_tol: Option<f64>,
         /// text: the differences worst first; json: the whole report
@@ -118,7 +123,8 @@ enum Command {
         /// Rows of the text table
         #[arg(long, default_value_t = 40)]
         limit: usize,
-        /// Write RESULTS' golden file (summary, spike counts, F-I curve) to this path
+        /// Write RESULTS' golden file (summary, spike counts, F-I curve, and the
+        /// tolerances a check against it uses) to this path
         #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
         write_golden: Option<PathBuf>,
     },
@@ -210,27 +216,67 @@ impl From<&AnalysisError> for Failure {
     fn from(e: &AnalysisError) -> Self {
         let hint = match e {
             AnalysisError::Unfinished(_) => {
-                "finish the dataset first: neurodyn run EXP --out DIR --resume"
+                "finish the dataset first: neurodyn run EXP --out DIR --resume".into()
+            }
+            AnalysisError::Io { path, source } | AnalysisError::Store(StoreError::Io { path, source }) => {
+                io_hint(path, source)
+            }
+            AnalysisError::Store(StoreError::Parquet(_)) => {
+                "check the free space of the dataset's disk and that its folder is writable".into()
+            }
+            AnalysisError::Store(s @ (StoreError::Damaged { .. } | StoreError::NotComplete(_) | StoreError::Corrupt { .. })) => {
+                store_hint(s)
             }
             AnalysisError::Store(_) | AnalysisError::Read { .. } => {
-                "give the folder `neurodyn run` wrote, e.g. results/<name>"
+                "give the folder `neurodyn run` wrote, e.g. results/<name>; `neurodyn status DIR` checks it".into()
             }
             AnalysisError::Polars(_) => {
-                "this is a bug in neurodyn; please report it with the dataset"
+                "this is a bug in neurodyn; please report it with the dataset".into()
             }
-            AnalysisError::NoRun { .. } => "runs.parquet lists every run_id with its parameters",
+            AnalysisError::NoRun { .. } => {
+                "runs.parquet lists every run_id with its parameters".into()
+            }
+            AnalysisError::RunFailed { .. } => {
+                "runs.parquet holds the run's error message (its `error` column); choose a successful run with --run ID".into()
+            }
         };
         Failure {
             code: 2,
             message: e.to_string(),
-            hints: vec![hint.into()],
+            hints: vec![hint],
         }
     }
 }
 
+/// The hint for a file-system error while reading or writing a dataset's files.
+fn io_hint(path: &Path, source: &std::io::Error) -> String {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        return "give the folder `neurodyn run` wrote, e.g. results/<name>; `neurodyn status DIR` checks that nothing is missing".into();
+    }
+    let folder = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(path)
+    };
+    format!(
+        "check that you may read and write {} and that its disk has free space",
+        folder.display()
+    )
+}
+
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        let hint = match &e {
+        Failure {
+            code: 2,
+            message: e.to_string(),
+            hints: vec![store_hint(&e)],
+        }
+    }
+}
+
+/// How to get past a dataset error.
+fn store_hint(e: &StoreError) -> String {
+    match e {
             StoreError::Exists(_) => {
                 "add --force to replace it, or choose another folder with --out".to_string()
             }
@@ -240,19 +286,29 @@ impl From<StoreError> for Failure {
             StoreError::Changed(_) => {
                 "the experiment changed since the dataset was started: use --force to start over, or --out for a new folder".to_string()
             }
-            StoreError::Foreign(_) => "choose an empty or new folder with --out".to_string(),
+            StoreError::Foreign { .. } => {
+                "neurodyn writes only into a new or empty folder or one of its own datasets (a folder with _neurodyn.json): choose another with --out".to_string()
+            }
+            StoreError::NotOnlyOurs { path, .. } => format!(
+                "move those files out of {} first, or choose another folder with --out",
+                path.display()
+            ),
+            StoreError::Busy { lock, .. } => format!(
+                "wait for it to finish (neurodyn status DIR shows progress); the lock is {} and is released when that process ends",
+                lock.display()
+            ),
+            StoreError::Damaged { .. } => {
+                "`neurodyn status DIR` lists the damage; `neurodyn run EXP --out DIR --resume` re-runs the affected runs".to_string()
+            }
+            StoreError::NotComplete(_) => {
+                "finish the dataset first: neurodyn run EXP --out DIR --resume".to_string()
+            }
             StoreError::Io { .. } => {
                 "check that the output folder is writable, or choose another with --out".to_string()
             }
             StoreError::Parquet(_) => "check free disk space and the output folder".to_string(),
-            StoreError::Corrupt { .. } => {
-                "the dataset's records are damaged: start over with --force".to_string()
-            }
-        };
-        Failure {
-            code: 2,
-            message: e.to_string(),
-            hints: vec![hint],
+        StoreError::Corrupt { .. } => {
+            "the dataset's own records are damaged: start over in a new folder with --out".to_string()
         }
     }
 }
@@ -273,6 +329,21 @@ fn load_plan(path: &Path, max_runs: u64) -> Result<(plan::Plan, String), Failure
     Ok((plan, text))
 }
 
+/// Most shards a sweep may be split into (for `run` and `status`): far more than any
+/// job array, and small enough that the per-shard bookkeeping (a load per shard, a
+/// status row per shard) stays small; 4294967295 shards ran out of memory.
+const MAX_SHARDS: u32 = 65_536;
+
+/// Most worker threads: 4 per core this process may use (the cores of its cgroup or
+/// CPU set, so a scheduler's CPU count always fits). Runs are CPU-bound, so threads
+/// past the cores only add memory (a trace block and a Parquet writer each); 8000
+/// threads on 2 cores hung and did not stop on SIGTERM.
+fn max_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_mul(4)
+}
+
 fn parse_shard(text: &str) -> Result<Shard, Failure> {
     let bad = || {
         Failure::usage(
@@ -288,7 +359,19 @@ fn parse_shard(text: &str) -> Result<Shard, Failure> {
     if count == 0 || index >= count {
         return Err(bad());
     }
+    check_shard_count(count, &format!("--shard {text}"))?;
     Ok(Shard { index, count })
+}
+
+/// Refuse a shard count above MAX_SHARDS; `given` names where it came from.
+fn check_shard_count(count: u32, given: &str) -> Result<(), Failure> {
+    if count > MAX_SHARDS {
+        return Err(Failure::usage(
+            format!("{given}: {count} shards, more than the cap of {MAX_SHARDS}"),
+            format!("split the sweep into at most {MAX_SHARDS} shards; each shard runs many runs"),
+        ));
+    }
+    Ok(())
 }
 
 fn env_u32(name: &str) -> Result<Option<u32>, Failure> {
@@ -309,6 +392,7 @@ fn shard_from_env(shards: Option<u32>) -> Result<Shard, Failure> {
         env_u32("SLURM_ARRAY_TASK_ID")?,
         env_u32("SLURM_ARRAY_TASK_COUNT")?,
     ) {
+        check_shard_count(count, &format!("SLURM_ARRAY_TASK_COUNT={count}"))?;
         // Arrays may start anywhere (--array=1-4): count from the lowest task id.
         let min = env_u32("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
         return parse_shard(&format!("{}/{count}", id.saturating_sub(min)));
@@ -320,12 +404,82 @@ fn shard_from_env(shards: Option<u32>) -> Result<Shard, Failure> {
                 "add --shards N (the Job's completions)",
             ));
         };
+        check_shard_count(count, &format!("--shards {count}"))?;
         return parse_shard(&format!("{index}/{count}"));
     }
     Err(Failure::usage(
         "--shard-from-env: neither SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT nor JOB_COMPLETION_INDEX is set",
         "submit as a SLURM job array (sbatch --array=0-3) or an indexed Kubernetes Job, or use --shard I/N",
     ))
+}
+
+/// Warn before writing more than plan::WARN_BYTES, and refuse to start what would not
+/// fit on the output folder's file system. Counted: every run not yet committed (all
+/// shards of a sweep write to the one dataset, so each checks for all of it).
+fn check_output_size(plan: &plan::Plan, opts: &RunOptions) -> Result<(), Failure> {
+    let committed: std::collections::HashSet<u32> = if opts.resume || opts.shard.count > 1 {
+        Dataset::read(&opts.out)
+            .and_then(|d| d.records())
+            .map(|records| records.iter().map(|r| r.run_id).collect())
+            .unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    let todo = plan.runs.iter().filter(|r| !committed.contains(&r.run_id));
+    let estimate = plan::OutputEstimate::of(todo);
+    let bytes = neurodyn::units::bytes;
+    let size = format!(
+        "about {} ({} of traces, {} of spikes if the neurons fire at {} Hz)",
+        bytes(estimate.bytes()),
+        bytes(estimate.trace_bytes),
+        bytes(estimate.spike_bytes),
+        plan::NOMINAL_RATE_HZ
+    );
+    match estimate.verdict(free_space(&opts.out)) {
+        plan::SizeVerdict::Fine => Ok(()),
+        plan::SizeVerdict::Large => {
+            eprintln!("warning: {} will write {size}", opts.out.display());
+            Ok(())
+        }
+        plan::SizeVerdict::TooLarge { free } => Err(Failure {
+            code: 2,
+            message: format!(
+                "{} would take {size}, more than the {} free on its disk",
+                opts.out.display(),
+                bytes(free)
+            ),
+            hints: vec![
+                "record fewer neurons or variables, record every k-th step (record: {every: k}) or shorten the runs; `neurodyn plan EXP` shows the estimate".into(),
+                "or choose a folder on a larger disk with --out".into(),
+            ],
+        }),
+    }
+}
+
+/// Bytes free to an unprivileged user on the file system that holds `dir` (or would:
+/// its nearest existing ancestor); None when that cannot be found out.
+fn free_space(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let existing = dir
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())?;
+    let c_path = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes only into the struct it is given, and c_path is a valid
+    // NUL-terminated string that outlives the call.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return None;
+    }
+    #[allow(clippy::useless_conversion)] // the field types differ between platforms
+    let free = u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize));
+    Some(free)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -349,6 +503,16 @@ fn cmd_run(
                 "leave it out to use every core",
             ))
         }
+        Some(n) if n > max_threads() => {
+            return Err(Failure::usage(
+                format!(
+                    "--threads {n} is more than the cap of {} (4 per core of the {} this process may use)",
+                    max_threads(),
+                    max_threads() / 4
+                ),
+                "leave --threads out to use every core; more threads than cores do not run faster",
+            ))
+        }
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
@@ -363,15 +527,22 @@ fn cmd_run(
         experiment_text: text,
         experiment_path: path.to_path_buf(),
         command_line: std::env::args().collect(),
+        analyze,
     };
+    check_output_size(&plan, &opts)?;
     // Ctrl-C or SIGTERM (scancel) lets the runs under way finish and commit; a second
     // signal exits at once. Committed batches stay valid either way.
+    // The handler runs on its own thread (not in signal context), so it may print.
     let _ = ctrlc::set_handler(|| {
         if runner::STOP.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::process::exit(130);
         }
+        eprintln!("stopping after the runs under way; Ctrl-C again to quit at once");
     });
-    let summary = runner::run(&plan, &opts)?;
+    let summary = runner::run(&plan, &opts).map_err(|e| match e {
+        runner::RunError::Store(e) => Failure::from(e),
+        runner::RunError::Analysis(e) => Failure::from(e),
+    })?;
     for r in &summary.failed {
         eprintln!("error: {}", r.error.as_deref().unwrap_or("run failed"));
     }
@@ -394,17 +565,11 @@ fn cmd_run(
             if summary.complete { ", dataset complete" } else { "" },
         );
     }
-    // Also when nothing ran: a process killed after its last commit, during the
-    // analysis, leaves a complete dataset whose resume must still analyze it.
-    let unanalyzed = !summary.out.join("fi_curve.parquet").exists();
-    if summary.complete && analyze && (!summary.ran.is_empty() || unanalyzed) {
-        let a = analysis::analyze(&summary.out)?;
-        if !quiet {
-            eprintln!(
-                "analyzed: summary.parquet ({} rows), fi_curve.parquet ({} rows)",
-                a.summary_rows, a.fi_rows
-            );
-        }
+    if let (Some(a), false) = (&summary.analysis, quiet) {
+        eprintln!(
+            "analyzed: summary.parquet ({} rows), fi_curve.parquet ({} rows)",
+            a.summary_rows, a.fi_rows
+        );
     }
     if summary.stopped {
         eprintln!(
@@ -434,19 +599,15 @@ fn cmd_plan(path: &Path, format: PlanFormat, max_runs: u64) -> Result<ExitCode, 
             for a in &plan.axes {
                 println!("  axis {a}");
             }
-            let traces: u64 = plan
-                .runs
-                .iter()
-                .filter(|r| r.record.any())
-                .map(|r| {
-                    r.steps.div_ceil(u64::from(r.record.every)) * r.record.neurons.len() as u64
-                })
-                .sum();
-            // ~8 bytes per trace row and ~6 per spike after ZSTD (../shared/CRATES.md
-            // measured 5.7-8.6 bytes/row); spike counts are unknown before running.
+            let e = plan.output_estimate();
+            let bytes = neurodyn::units::bytes;
             println!(
-                "  output: {traces} trace rows (~{:.1} MB) plus ~6 bytes per spike",
-                traces as f64 * 8.0 / 1e6
+                "  output: about {}: {} trace rows ({}) and spikes ({} if the neurons fire at {} Hz)",
+                bytes(e.bytes()),
+                e.trace_rows,
+                bytes(e.trace_bytes),
+                bytes(e.spike_bytes),
+                plan::NOMINAL_RATE_HZ
             );
         }
         PlanFormat::Tsv => {
@@ -489,7 +650,7 @@ fn cmd_status(root: &Path, shards: Option<u32>) -> Result<ExitCode, Failure> {
     let exp = root.join("experiment.yaml");
     let (raw, _) = experiment::load(&exp)?;
     let plan = plan::plan_with_cap(&raw, u64::MAX).map_err(|e| e.in_file(&exp))?;
-    let rows = runner::status(&dataset, &plan, shards)?;
+    let (rows, damage) = runner::status(&dataset, &plan, shards)?;
     println!("shard\tplanned\tdone\tfailed\tmissing");
     let (mut missing, mut failed) = (0, 0);
     for r in &rows {
@@ -505,13 +666,29 @@ fn cmd_status(root: &Path, shards: Option<u32>) -> Result<ExitCode, Failure> {
         missing += r.planned - r.done;
         failed += r.failed;
     }
-    let complete = dataset.is_complete();
+    for p in &damage {
+        println!("damaged: {}", p.what);
+    }
+    let complete = dataset.is_complete() && damage.is_empty();
     println!(
         "{}: {} runs, {missing} missing, {failed} failed{}",
         root.display(),
         plan.runs.len(),
-        if complete { ", complete" } else { "" }
+        if !damage.is_empty() {
+            format!(", damaged ({} problems)", damage.len())
+        } else if complete {
+            ", complete".into()
+        } else {
+            String::new()
+        }
     );
+    if !damage.is_empty() {
+        eprintln!(
+            "hint: `neurodyn run {} --out {} --resume` re-runs the runs of damaged batches",
+            root.join("experiment.yaml").display(),
+            root.display()
+        );
+    }
     Ok(if missing == 0 && failed == 0 && complete {
         ExitCode::SUCCESS
     } else {
@@ -524,28 +701,44 @@ impl From<SnapshotError> for Failure {
         let hint = match &e {
             SnapshotError::Read(a) => return Failure::from(a),
             SnapshotError::Missing(_) => "give a results folder or a golden file (.json)",
-            SnapshotError::NotAnalyzed(_) => "run `neurodyn analyze DIR` first",
             SnapshotError::Golden { .. } => {
                 "write golden files with `neurodyn check RESULTS --write-golden FILE`"
             }
             SnapshotError::Write { .. } => "check that the folder exists and is writable",
+            SnapshotError::Stale { root, .. } => {
+                return Failure::usage(
+                    e.to_string(),
+                    format!(
+                        "recompute it with `neurodyn analyze {}`, then check again",
+                        root.display()
+                    ),
+                )
+            }
         };
         Failure::usage(e.to_string(), hint)
     }
 }
 
-/// Tolerances: command-line flags over the experiment's `check:` section over the
-/// defaults. The experiment is the new dataset's own experiment.yaml.
+/// Tolerances: command-line flags over the baseline's own over the defaults. The
+/// baseline's own are its experiment's `check:` section when it is a results folder,
+/// the ones recorded in it when it is a golden file. Never the dataset under test's:
+/// its copied experiment.yaml could otherwise loosen its own check. `source` is the
+/// folder or file `snap` was read from.
 fn tolerances(
-    results: &Path,
+    source: &Path,
+    snap: &Snapshot,
     rtol: Option<f64>,
     atol: Option<f64>,
     spike_tol: Option<f64>,
 ) -> Result<Tolerances, Failure> {
-    let file = results.join("experiment.yaml");
-    let mut tol = if file.exists() {
+    let file = source.join("experiment.yaml");
+    let mut tol = if snap.root.is_none() {
+        snap.tolerances.unwrap_or_default()
+    } else if file.exists() {
         let (raw, _) = experiment::load(&file)?;
-        plan::plan(&raw).map_err(|e| e.in_file(&file))?.tolerances
+        plan::plan_with_cap(&raw, u64::MAX)
+            .map_err(|e| e.in_file(&file))?
+            .tolerances
     } else {
         Tolerances::default()
     };
@@ -578,14 +771,17 @@ fn cmd_check(
     limit: usize,
     write_golden: Option<PathBuf>,
 ) -> Result<ExitCode, Failure> {
-    let new = Snapshot::read(results)?;
+    let mut new = Snapshot::read(results)?;
     if let Some(path) = write_golden {
-        if new.spikes.is_none() {
+        if new.root.is_none() {
             return Err(Failure::usage(
                 format!("{} is a golden file already", results.display()),
                 "write a golden file from a results folder",
             ));
         }
+        // A check against the golden file uses these, not those of the dataset
+        // under test.
+        new.tolerances = Some(tolerances(results, &new, rtol, atol, spike_tol)?);
         new.write_golden(&path)?;
         println!(
             "{}: golden file of {} runs ({} bytes)",
@@ -601,9 +797,12 @@ fn cmd_check(
             "neurodyn check NEW --baseline BASE",
         ));
     };
-    let tol = tolerances(results, rtol, atol, spike_tol)?;
     let base = Snapshot::read(&baseline)?;
-    let report = check::compare(&base, &new, &tol);
+    let tol = tolerances(&baseline, &base, rtol, atol, spike_tol)?;
+    let report = check::compare(&base, &new, &tol)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     match format {
         CheckFormat::Text => print!("{}", check::render_text(&report, limit)),
         CheckFormat::Json => println!(
@@ -655,6 +854,7 @@ fn cmd_plot(
     if !root.join("summary.parquet").exists() {
         analysis::analyze(root)?;
     }
+    let asked = !runs.is_empty();
     let runs = default_runs(root, runs)?;
     let kinds: Vec<neurodyn::plot::Kind> = if kinds.is_empty() {
         neurodyn::plot::Kind::ALL.to_vec()
@@ -681,19 +881,36 @@ fn cmd_plot(
             .collect()
     };
     let mut written = 0;
+    let mut per_run = vec![0usize; runs.len()];
+    let run_figures = kinds.iter().any(|&k| k != neurodyn::plot::Kind::Fi);
     for kind in kinds {
         if kind == neurodyn::plot::Kind::Fi {
             written += neurodyn::plot::figure(root, kind, None, &formats)?.len();
             continue;
         }
-        for &id in &runs {
+        for (k, &id) in runs.iter().enumerate() {
             for p in neurodyn::plot::figure(root, kind, Some(id), &formats)? {
                 println!("{}", p.display());
                 written += 1;
+                per_run[k] += 1;
             }
         }
     }
     println!("{written} files in {}", root.join("plots").display());
+    // A failed run keeps the rows it wrote, which are drawn; one that left nothing to
+    // draw is an error when asked for by id, so that "0 files" never passes for a plot.
+    let empty = runs
+        .iter()
+        .zip(&per_run)
+        .filter(|(_, &n)| run_figures && n == 0);
+    for (&id, _) in empty {
+        if let Some(e) = neurodyn::plot::failed_run(root, id)? {
+            if asked {
+                return Err(Failure::from(e));
+            }
+            eprintln!("warning: {e}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -763,6 +980,12 @@ fn main() -> ExitCode {
                 (None, false) => Ok(Shard::ALL),
             };
             shard.and_then(|shard| {
+                if force && shard.count > 1 {
+                    return Err(Failure::usage(
+                        "--force cannot be combined with sharding: every shard would replace the others' work",
+                        "replace the dataset with one unsharded run, or give the shards a new folder with --out",
+                    ));
+                }
                 cmd_run(
                     &experiment,
                     out,
@@ -801,7 +1024,15 @@ fn main() -> ExitCode {
             limit,
             write_golden,
         ),
-        Command::Status { results, shards } => cmd_status(&results, shards),
+        Command::Status { results, shards } => match shards {
+            Some(0) => Err(Failure::usage(
+                "--shards 0: a dataset has at least one shard",
+                "leave --shards out to report by the shards the dataset was written with",
+            )),
+            Some(n) => check_shard_count(n, &format!("--shards {n}"))
+                .and_then(|()| cmd_status(&results, shards)),
+            None => cmd_status(&results, shards),
+        },
         Command::Analyze { results } => cmd_analyze(&results),
         Command::Plot {
             results,

@@ -20,10 +20,7 @@ fn escape(s: &str) -> String {
 }
 
 fn read_text(path: &Path) -> Result<String, AnalysisError> {
-    std::fs::read_to_string(path).map_err(|e| AnalysisError::Read {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    std::fs::read_to_string(path).map_err(|e| table::io_error(path, e))
 }
 
 /// An inline SVG figure, without the XML prolog.
@@ -150,10 +147,7 @@ pub fn write(root: &Path, runs: &[u32]) -> Result<PathBuf, AnalysisError> {
     }
     page.push_str("</body></html>\n");
     let dir = root.join("report");
-    std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::Read {
-        path: dir.clone(),
-        message: e.to_string(),
-    })?;
+    std::fs::create_dir_all(&dir).map_err(|e| table::io_error(&dir, e))?;
     let path = dir.join("index.html");
     crate::store::parquet::write_atomic(&path, page.as_bytes())?;
     Ok(path)

@@ -4,11 +4,14 @@
 //! so an interrupted run resumes where it stopped and shards can write into one
 //! dataset side by side. A run that fails is recorded and the others go on.
 
+use crate::analysis::{self, Analysis, AnalysisError};
 use crate::engine::{self, EngineError};
 use crate::experiment::plan::Plan;
 use crate::experiment::spec::{Method, RunSpec};
+use crate::store::lock::Scope;
 use crate::store::parts::{PartWriters, SpikeWriter, TraceColumns, TraceWriter};
 use crate::store::provenance::{self, Provenance};
+use crate::store::verify::{Fix, Problem};
 use crate::store::{self, runs, Dataset, Manifest, Meta, OpenMode, RunRecord, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -46,6 +49,9 @@ pub struct RunOptions {
     pub shard: Shard,
     pub fail_fast: bool,
     pub progress: bool,
+    /// Write summary.parquet and fi_curve.parquet when the dataset completes, while
+    /// the writer lock is still held.
+    pub analyze: bool,
     /// The experiment file's text and path, copied into the dataset.
     pub experiment_text: String,
     pub experiment_path: PathBuf,
@@ -68,6 +74,17 @@ pub struct Summary {
     /// Failed runs in the whole dataset (when complete) or among `ran`.
     pub failed: Vec<RunRecord>,
     pub wall_s: f64,
+    /// What the analysis at the end wrote, when it ran.
+    pub analysis: Option<Analysis>,
+}
+
+/// Why a call of [`run`] could not finish its work.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
 }
 
 /// Relative cost of a run: neuron-steps weighted by the method's work per step, plus
@@ -188,17 +205,13 @@ fn run_batch(
     let last = plan.runs[runs[runs.len() - 1]].run_id;
     let batch = store::batch_name(opts.shard.index, first, last);
     dataset.stage(&batch)?;
-    let mut tables = vec!["spikes".to_string()];
     let mut parts = PartWriters {
         spikes: SpikeWriter::create(&dataset.staged_part(&batch, "spikes"))?,
         traces: match traces {
-            Some(c) => {
-                tables.push("traces".into());
-                Some(TraceWriter::create(
-                    &dataset.staged_part(&batch, "traces"),
-                    c,
-                )?)
-            }
+            Some(c) => Some(TraceWriter::create(
+                &dataset.staged_part(&batch, "traces"),
+                c,
+            )?),
             None => None,
         },
     };
@@ -215,7 +228,10 @@ fn run_batch(
             Ok(o) => (true, None, o.n_spikes),
             Err(EngineError::Sink(e)) => {
                 dataset.discard(&batch)?;
-                return Err(StoreError::Parquet(e.to_string()));
+                return Err(match e.downcast::<StoreError>() {
+                    Ok(e) => *e,
+                    Err(e) => StoreError::Parquet(e.to_string()),
+                });
             }
             Err(e) => (
                 false,
@@ -240,23 +256,29 @@ fn run_batch(
         dataset.discard(&batch)?;
         return Ok(records);
     }
-    parts.commit()?;
+    let parts = match parts.commit() {
+        Ok(p) => p,
+        Err(e) => {
+            dataset.discard(&batch)?;
+            return Err(e);
+        }
+    };
     dataset.commit(&Manifest {
         batch,
         shard: opts.shard.index,
         shards: opts.shard.count,
-        tables,
+        parts,
         runs: records.clone(),
     })?;
     Ok(records)
 }
 
-/// Run this process's share of the plan into the dataset at `opts.out`, and finish
-/// the dataset if that completes it.
-pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, StoreError> {
+/// Run this process's share of the plan into the dataset at `opts.out`, finish the
+/// dataset if that completes it, and analyze it then (`opts.analyze`).
+pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let meta = Meta {
-        format: 1,
+        format: 2,
         name: plan.name.clone(),
         config_sha256: provenance::sha256_hex(opts.experiment_text.as_bytes()),
         runs: plan.runs.len(),
@@ -266,13 +288,46 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, StoreError> {
         force: opts.force,
         // Shards of one sweep share a dataset: each joins what the first created.
         resume: opts.resume || opts.shard.count > 1,
+        scope: if opts.shard.count > 1 {
+            Scope::Shard(opts.shard.index)
+        } else {
+            Scope::Whole
+        },
     };
-    let dataset = Dataset::open(&opts.out, meta, &opts.experiment_text, mode)?;
+    let mut dataset = Dataset::open(&opts.out, meta, &opts.experiment_text, mode)?;
+    match write(&mut dataset, plan, opts, started) {
+        Ok(summary) => Ok(summary),
+        Err(e) => {
+            dataset.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// The body of [`run`] once the dataset is open and locked.
+fn write(
+    dataset: &mut Dataset,
+    plan: &Plan,
+    opts: &RunOptions,
+    started: Instant,
+) -> Result<Summary, RunError> {
     if dataset.meta.runs != plan.runs.len() {
-        return Err(StoreError::Changed(opts.out.clone()));
+        return Err(StoreError::Changed(opts.out.clone()).into());
+    }
+    let shard = (opts.shard.count > 1).then_some(opts.shard.index);
+    dataset.recover(opts.shard.index)?;
+    // Manifests are the truth: a damaged batch (a part missing, truncated or
+    // rewritten, a run committed twice) is dropped and its runs run again.
+    let left = dataset.repair(shard)?;
+    if !left.is_empty() {
+        return Err(StoreError::Damaged {
+            path: opts.out.clone(),
+            problems: left.into_iter().map(|p| p.what).collect(),
+        }
+        .into());
     }
     let mut summary = Summary {
-        out: dataset.root.clone(),
+        out: opts.out.clone(),
         ran: Vec::new(),
         committed: 0,
         total: plan.runs.len(),
@@ -280,9 +335,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, StoreError> {
         stopped: false,
         failed: Vec::new(),
         wall_s: 0.0,
+        analysis: None,
     };
     if !summary.complete {
-        dataset.recover(opts.shard.index)?;
         let done: HashSet<u32> = dataset.records()?.iter().map(|r| r.run_id).collect();
         let todo: Vec<usize> = shard_runs(plan, opts.shard)
             .into_iter()
@@ -298,7 +353,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, StoreError> {
         let per_batch: Vec<Result<Vec<RunRecord>, StoreError>> = pool.install(|| {
             groups
                 .par_iter()
-                .map(|b| run_batch(&dataset, plan, b, opts, traces, &progress))
+                .map(|b| run_batch(dataset, plan, b, opts, traces, &progress))
                 .collect()
         });
         progress.bar.finish_and_clear();
@@ -306,7 +361,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, StoreError> {
             summary.ran.extend(r?);
         }
         summary.stopped = summary.ran.len() < todo.len();
-        summary.complete = finalize(&dataset, plan, opts)?;
+        summary.complete = finalize(dataset, plan, opts)?;
     }
     let records = dataset.records()?;
     summary.committed = records.len();
@@ -315,13 +370,20 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, StoreError> {
     } else {
         summary.ran.iter().filter(|r| !r.ok).cloned().collect()
     };
+    // Also when nothing ran: a process killed after its last commit, during the
+    // analysis, leaves a complete dataset whose resume must still analyze it.
+    let unanalyzed = !summary.out.join(store::FI_CURVE).exists();
+    if summary.complete && opts.analyze && (!summary.ran.is_empty() || unanalyzed) {
+        summary.analysis = Some(analysis::analyze(&summary.out)?);
+    }
     summary.wall_s = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
-/// Write runs.parquet, provenance.json and `_SUCCESS` once every run is committed;
-/// returns whether the dataset is complete. Safe to call from several shards.
-fn finalize(dataset: &Dataset, plan: &Plan, opts: &RunOptions) -> Result<bool, StoreError> {
+/// Write runs.parquet, provenance.json and `_SUCCESS` once every run is committed
+/// and the dataset verifies; returns whether the dataset is complete. Safe to call
+/// from several shards.
+fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<bool, StoreError> {
     let manifests = dataset.manifests()?;
     let mut records: Vec<Option<RunRecord>> = vec![None; plan.runs.len()];
     for r in manifests.iter().flat_map(|m| m.runs.iter()) {
@@ -332,7 +394,14 @@ fn finalize(dataset: &Dataset, plan: &Plan, opts: &RunOptions) -> Result<bool, S
     let Some(records) = records.into_iter().collect::<Option<Vec<RunRecord>>>() else {
         return Ok(false);
     };
-    runs::write(&dataset.root.join("runs.parquet"), plan, &records)?;
+    let problems = dataset.verify()?;
+    if !problems.is_empty() {
+        return Err(StoreError::Damaged {
+            path: opts.out.clone(),
+            problems: problems.into_iter().map(|p| p.what).collect(),
+        });
+    }
+    runs::write(&dataset.root.join(store::RUNS), plan, &records)?;
     Provenance {
         neurodyn_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: env!("NEURODYN_GIT_COMMIT").into(),
@@ -369,14 +438,28 @@ pub struct ShardStatus {
     pub failed: usize,
 }
 
-/// Committed, failed and missing runs per shard of a dataset. The shard count is the
-/// one the dataset was written with (or `shards` when nothing is committed yet).
+/// Committed, failed and missing runs per shard of a dataset, and what is damaged.
+/// Runs of a damaged batch count as missing: a resume runs them again. The shard
+/// count is the one the dataset was written with (or `shards` when nothing is
+/// committed yet).
 pub fn status(
     dataset: &Dataset,
     plan: &Plan,
     shards: Option<u32>,
-) -> Result<Vec<ShardStatus>, StoreError> {
-    let manifests = dataset.manifests()?;
+) -> Result<(Vec<ShardStatus>, Vec<Problem>), StoreError> {
+    let problems = dataset.verify()?;
+    let damaged: HashSet<&str> = problems
+        .iter()
+        .filter_map(|p| match &p.fix {
+            Fix::Rerun(b) => Some(b.as_str()),
+            _ => None,
+        })
+        .collect();
+    let manifests: Vec<Manifest> = dataset
+        .readable_manifests()?
+        .into_iter()
+        .filter(|m| !damaged.contains(m.batch.as_str()))
+        .collect();
     let count = shards
         .or_else(|| manifests.iter().map(|m| m.shards).max())
         .unwrap_or(1)
@@ -385,7 +468,7 @@ pub fn status(
         .iter()
         .flat_map(|m| m.runs.iter().map(|r| (r.run_id, r.ok)))
         .collect();
-    Ok((0..count)
+    let rows = (0..count)
         .map(|index| {
             let shard = Shard { index, count };
             let mine = shard_runs(plan, shard);
@@ -400,5 +483,6 @@ pub fn status(
                 failed: done.iter().filter(|ok| !**ok).count(),
             }
         })
-        .collect())
+        .collect();
+    Ok((rows, problems))
 }

@@ -410,9 +410,70 @@ pub fn format(value: f64, dim: Dim) -> String {
     }
 }
 
+/// A number for a message: every digit it has, in exponent form when plain decimals
+/// would run to more than a few zeros (`{}` writes 1e300 as 301 digits and 2e-6 as
+/// 0.000002, a fixed `{:.4}` writes it as 0.0000).
+pub fn number(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || !a.is_finite() || (1e-4..1e9).contains(&a) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// `x` to `digits` significant digits, written as `number` writes it: for limits
+/// derived by arithmetic (tau/5), where the last bits are noise.
+pub fn sig(x: f64, digits: usize) -> String {
+    let rounded = format!("{x:.*e}", digits.saturating_sub(1))
+        .parse::<f64>()
+        .unwrap_or(x);
+    number(rounded)
+}
+
+/// A byte count for people: three significant digits in decimal units (B, kB, MB, GB,
+/// TB, PB), the way `df -H` and disk vendors count.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 999.5 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{n} B");
+    }
+    format!("{} {}", sig(value, 3), UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_read_like_df() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(999), "999 B");
+        assert_eq!(bytes(1_000), "1 kB");
+        assert_eq!(bytes(18_000_000_000), "18 GB");
+        assert_eq!(bytes(181_234_567_890), "181 GB");
+        assert_eq!(bytes(1_804_000_000_000_000), "1.8 PB");
+        assert_eq!(bytes(u64::MAX), "18400 PB");
+    }
+
+    #[test]
+    fn numbers_in_messages_are_short_and_exact() {
+        assert_eq!(number(0.1), "0.1");
+        assert_eq!(number(-70.6), "-70.6");
+        assert_eq!(number(1e300), "1e300");
+        assert_eq!(number(-1e300), "-1e300");
+        assert_eq!(number(2e-6), "2e-6");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(sig(0.05000000000000001, 4), "0.05");
+        assert_eq!(sig(2.0000000000000003e-6, 4), "2e-6");
+        assert_eq!(sig(1.234567, 3), "1.23");
+    }
 
     #[test]
     fn converts_to_engine_units_exactly() {

@@ -9,18 +9,6 @@ use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
 use common::*;
 use std::path::Path;
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let o = neurodyn(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn naud_2008_cells_fall_in_their_published_classes() {
     let tmp = tempfile::tempdir().unwrap();

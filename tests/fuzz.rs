@@ -1,11 +1,16 @@
-//! Property test (fuzzing) of the YAML loader and the planner: no input may panic.
+//! Property tests (fuzzing). The YAML loader and the planner: no input may panic.
 //! Documents are generated from the experiment grammar with random keys, values,
 //! units and structure, and also as raw mutated text. Every input is either planned
 //! or rejected with an InputError. Inputs that once crashed live in
 //! tests/fuzz_corpus/ and are replayed first.
 //!
-//! CI runs PROPTEST_CASES (default 2000) cases; a long local run:
-//!   PROPTEST_CASES=2000000 cargo test --release --test fuzz
+//! And datasets: a finished dataset damaged at random (parts and manifests truncated,
+//! deleted or duplicated; runs.parquet or _SUCCESS removed) is never passed as sound:
+//! `status`, `analyze`, `check` and `report` all exit non-zero, and none panics.
+//!
+//! CI runs PROPTEST_CASES (default 2000) loader cases and DATASET_CASES (default 64)
+//! damaged datasets; a long local run:
+//!   PROPTEST_CASES=2000000 DATASET_CASES=2000 cargo test --release --test fuzz
 
 use neurodyn::experiment::{parse, plan::plan_with_cap};
 use proptest::prelude::*;
@@ -272,6 +277,168 @@ fn crash_corpus_is_handled() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             exercise(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}
+
+/// A small finished dataset (two batches, traces recorded), made once per test run.
+fn clean_dataset() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let exp = tmp.path().join("e.yaml");
+        std::fs::write(
+            &exp,
+            "name: damaged\nduration: 500 ms\ndt: 0.1 ms\nmethod: euler\nneurons: 200\n\
+             model: {type: adex}\ninput: {type: constant, amplitude: 0 pA}\n\
+             record: {variables: [V], neurons: {first: 1}, every: 50}\n\
+             grid: {input.amplitude: {linspace: [300 pA, 900 pA, 6]}}\n",
+        )
+        .unwrap();
+        let o = neurodyn_at(tmp.path(), &["run", "e.yaml", "--out", "clean", "-q"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        tmp
+    })
+    .path()
+}
+
+fn neurodyn_at(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_neurodyn"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Files of a dataset a damage can hit, by kind: the dataset's own, not copies an
+/// earlier damage made (deleting a copy would undo that damage).
+fn files_in(root: &std::path::Path, sub: &str) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(root.join(sub))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| !p.to_string_lossy().contains("part-copy"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[derive(Debug, Clone)]
+enum Damage {
+    Truncate {
+        sub: &'static str,
+        pick: prop::sample::Index,
+        keep: prop::sample::Index,
+    },
+    Delete {
+        sub: &'static str,
+        pick: prop::sample::Index,
+    },
+    Duplicate {
+        sub: &'static str,
+        pick: prop::sample::Index,
+    },
+    DeleteTop(&'static str),
+    TruncateTop(&'static str, prop::sample::Index),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    let sub = prop_oneof![Just("spikes"), Just("traces"), Just("_manifest")];
+    prop_oneof![
+        (
+            sub.clone(),
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>()
+        )
+            .prop_map(|(sub, pick, keep)| Damage::Truncate { sub, pick, keep }),
+        (sub.clone(), any::<prop::sample::Index>())
+            .prop_map(|(sub, pick)| Damage::Delete { sub, pick }),
+        (sub, any::<prop::sample::Index>()).prop_map(|(sub, pick)| Damage::Duplicate { sub, pick }),
+        prop_oneof![Just("runs.parquet"), Just("_SUCCESS")].prop_map(Damage::DeleteTop),
+        any::<prop::sample::Index>().prop_map(|k| Damage::TruncateTop("runs.parquet", k)),
+    ]
+}
+
+/// Apply a damage; every one of them changes the dataset.
+fn apply(root: &std::path::Path, d: &Damage, n: usize) {
+    let shorten = |path: &std::path::Path, keep: &prop::sample::Index| {
+        let bytes = std::fs::read(path).unwrap();
+        std::fs::write(path, &bytes[..keep.index(bytes.len())]).unwrap();
+    };
+    match d {
+        Damage::Truncate { sub, pick, keep } => {
+            let files = files_in(root, sub);
+            shorten(&files[pick.index(files.len())], keep);
+        }
+        Damage::Delete { sub, pick } => {
+            let files = files_in(root, sub);
+            std::fs::remove_file(&files[pick.index(files.len())]).unwrap();
+        }
+        Damage::Duplicate { sub, pick } => {
+            let files = files_in(root, sub);
+            let from = &files[pick.index(files.len())];
+            let ext = from.extension().unwrap().to_string_lossy().into_owned();
+            std::fs::copy(from, root.join(sub).join(format!("part-copy{n}.{ext}"))).unwrap();
+        }
+        Damage::DeleteTop(name) => std::fs::remove_file(root.join(name)).unwrap(),
+        Damage::TruncateTop(name, keep) => shorten(&root.join(name), keep),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("DATASET_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(64)
+    ))]
+
+    #[test]
+    fn damaged_datasets_never_pass(damages in prop::collection::vec(damage(), 1..=3)) {
+        let clean = clean_dataset();
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("d");
+        copy_tree(&clean.join("clean"), &root);
+        for (n, d) in damages.iter().enumerate() {
+            // An earlier damage may have emptied a folder or removed a file.
+            let hit = match d {
+                Damage::Truncate { sub, .. } | Damage::Delete { sub, .. } | Damage::Duplicate { sub, .. } => {
+                    !files_in(&root, sub).is_empty()
+                }
+                Damage::DeleteTop(name) | Damage::TruncateTop(name, _) => root.join(name).exists(),
+            };
+            if hit {
+                apply(&root, d, n);
+            }
+        }
+        let clean_root = clean.join("clean");
+        let (c, d) = (clean_root.to_str().unwrap(), root.to_str().unwrap());
+        for args in [
+            vec!["status", d],
+            vec!["analyze", d],
+            vec!["check", d, "--baseline", c],
+            vec!["check", c, "--baseline", d],
+            vec!["report", d],
+        ] {
+            let o = neurodyn_at(tmp.path(), &args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            prop_assert!(!err.contains("panicked"), "{args:?} after {damages:?}: {err}");
+            prop_assert!(
+                !o.status.success(),
+                "{args:?} passed a damaged dataset ({damages:?}): {}",
+                String::from_utf8_lossy(&o.stdout)
+            );
         }
     }
 }

@@ -81,15 +81,21 @@ fn scaling_b_by_one_percent_fails_the_check_and_names_the_change() {
 }
 
 #[test]
-fn two_results_folders_compare_spike_times_and_tolerances_come_from_the_experiment() {
+fn two_results_folders_compare_spike_times_and_tolerances_come_from_the_baseline() {
     let tmp = tempfile::tempdir().unwrap();
     let yaml = golden_dir().join("naud2008.yaml");
     run(tmp.path(), &yaml, "a");
     // A smaller dt moves every spike by more than 1 µs but keeps the parameters.
     let text = std::fs::read_to_string(&yaml).unwrap();
     let finer = text.replace("dt: 0.1 ms", "dt: 0.05 ms");
-    let loose = format!("{finer}check: {{rtol: 1, atol: 1000, spike_tol: 1000 ms}}\n");
-    for (name, body) in [("finer", finer), ("loose", loose)] {
+    let section = "check: {rtol: 1, atol: 1000, spike_tol: 1000 ms}\n";
+    let loose = format!("{text}{section}");
+    let loose_finer = format!("{finer}{section}");
+    for (name, body) in [
+        ("finer", finer),
+        ("loose", loose),
+        ("loose_finer", loose_finer),
+    ] {
         let y = tmp.path().join(format!("{name}.yaml"));
         std::fs::write(&y, body).unwrap();
         run(tmp.path(), &y, name);
@@ -99,14 +105,29 @@ fn two_results_folders_compare_spike_times_and_tolerances_come_from_the_experime
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("dt_ms=0.1"), "{out}");
     assert!(out.contains("spike"), "{out}");
-    // The experiment's own check: section widens every tolerance; only the changed
-    // parameter (dt) is left, which no tolerance hides.
-    let (code, out) = check(tmp.path(), "loose", &a);
+    // The dataset under test's own check: section has no say: the spike times of
+    // the finer dataset still differ beyond the baseline's (default) tolerance.
+    let (code, out) = check(tmp.path(), "loose_finer", &a);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("spike_time"), "{out}");
+    // The baseline's section widens every tolerance; only the changed parameter (dt)
+    // and the number of trace rows are left, which no tolerance hides.
+    let (code, out) = check(tmp.path(), "finer", &tmp.path().join("loose"));
     assert_eq!(code, 1, "{out}");
     assert!(
-        !out.contains(" t_ms") && out.contains("8 parameters"),
+        !out.contains("spike_time") && out.contains("(8 parameters, 8 trace)"),
         "{out}"
     );
+    let rows = out
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .rev()
+                .take(4)
+                .eq(["20000", "10000", "rows", "trace"])
+        })
+        .count();
+    assert_eq!(rows, 8, "{out}");
     // Identical folders pass, and the JSON report says what was compared.
     let o = neurodyn(
         tmp.path(),
@@ -116,6 +137,8 @@ fn two_results_folders_compare_spike_times_and_tolerances_come_from_the_experime
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["differences"].as_array().unwrap().len(), 0);
     assert!(report["spikes_compared"].as_u64().unwrap() > 300);
+    // 8 runs of one neuron, 1 s at 0.1 ms.
+    assert_eq!(report["trace_rows_compared"].as_u64(), Some(80_000));
 }
 
 #[test]

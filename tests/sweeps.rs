@@ -12,12 +12,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
 /// A small AdEx sweep with noise, so that seeds matter: 3 × 4 grid × 2 replicates.
 const SWEEP: &str = "name: sweep
 seed: 7
@@ -33,11 +27,6 @@ grid:
   model.b: [0 pA, 40 pA, 80.5 pA]
 replicates: 2
 ";
-
-fn run_ok(dir: &Path, args: &[&str]) {
-    let o = neurodyn(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-}
 
 #[test]
 fn three_shards_merge_into_the_single_process_dataset() {

@@ -10,7 +10,7 @@ pub mod table;
 pub mod train;
 
 use crate::store::parquet::{field, schema, TableWriter};
-use crate::store::StoreError;
+use crate::store::{Dataset, StoreError};
 use arrow::array::{ArrayRef, Float64Array, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::DataType;
 use std::collections::HashMap;
@@ -23,10 +23,24 @@ use train::{TrainStats, Window};
 pub enum AnalysisError {
     #[error("{0} is not a finished neurodyn dataset (no _SUCCESS)")]
     Unfinished(PathBuf),
+    /// A table or file whose content is not what neurodyn writes.
     #[error("{path}: {message}")]
     Read { path: PathBuf, message: String },
+    /// The file system refused: a missing or unreadable file, a folder that cannot be
+    /// written, a full disk.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("run {run} ({label}) has status '{status}': it has nothing to draw")]
+    RunFailed {
+        run: u32,
+        label: String,
+        status: String,
+    },
     #[error("F-I aggregation: {0}")]
     Polars(String),
     #[error("the dataset has no run {run} (it has runs 0 to {last})")]
@@ -52,9 +66,7 @@ pub struct Analysis {
 
 /// Analyze the dataset at `root`: write summary.parquet and fi_curve.parquet.
 pub fn analyze(root: &Path) -> Result<Analysis, AnalysisError> {
-    if !root.join("_SUCCESS").exists() {
-        return Err(AnalysisError::Unfinished(root.to_path_buf()));
-    }
+    open_verified(root)?;
     let runs = Runs::read(&root.join("runs.parquet"))?;
     let rows = summarize(root, &runs)?;
     write_summary(&root.join("summary.parquet"), &rows)?;
@@ -66,11 +78,20 @@ pub fn analyze(root: &Path) -> Result<Analysis, AnalysisError> {
     })
 }
 
+/// The dataset at `root` once it is finished and verified against its manifests:
+/// what every reader calls before it trusts a table.
+pub fn open_verified(root: &Path) -> Result<Dataset, AnalysisError> {
+    Dataset::verified(root).map_err(|e| match e {
+        StoreError::NotComplete(p) => AnalysisError::Unfinished(p),
+        e => AnalysisError::Store(e),
+    })
+}
+
 /// Statistics of every neuron of every successful run, in (run_id, neuron) order.
 pub fn summarize(root: &Path, runs: &Runs) -> Result<Vec<SummaryRow>, AnalysisError> {
     let mut per_run: HashMap<u32, Vec<SummaryRow>> = HashMap::new();
-    let spikes = root.join("spikes");
-    for file in table::parquet_files(&spikes)? {
+    // The parts the manifests name, not whatever lies in the folder.
+    for file in Dataset::read(root)?.parts("spikes")? {
         // All spikes of a run are in one part, sorted by neuron then time.
         let mut trains: HashMap<(u32, u32), Vec<f64>> = HashMap::new();
         for batch in table::read(&file)? {

@@ -17,13 +17,20 @@ pub fn read_error(path: &Path, e: impl std::fmt::Display) -> AnalysisError {
     }
 }
 
+pub fn io_error(path: &Path, source: std::io::Error) -> AnalysisError {
+    AnalysisError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// The Parquet files of a table folder, by name (empty if the folder is missing).
 pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| read_error(dir, e))?
+        .map_err(|e| io_error(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension().is_some_and(|e| e == "parquet")
@@ -38,7 +45,7 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
 
 /// Every batch of one Parquet file.
 pub fn read(path: &Path) -> Result<Vec<RecordBatch>, AnalysisError> {
-    let file = std::fs::File::open(path).map_err(|e| read_error(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
         .map_err(|e| read_error(path, e))?;

@@ -1,17 +1,21 @@
 //! `neurodyn check`: compare a new dataset with a baseline (a results folder or a
 //! golden file) run by run, matched by run key, and list what differs beyond the
-//! tolerances, worst first.
+//! tolerances, worst first. What is compared of a results folder is recomputed from
+//! its spikes and traces, not taken from its summary files, and the tolerances are
+//! the baseline's (or the command line's): the dataset under test has no say in how
+//! it is judged.
 
 pub mod snapshot;
+mod traces;
 
-use serde::Serialize;
-use snapshot::{FiPoint, NeuronSnap, RunSnap, Snapshot};
+use serde::{Deserialize, Serialize};
+use snapshot::{FiPoint, NeuronSnap, RunSnap, Snapshot, SnapshotError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How far results may move before they count as different. A statistic passes when
 /// |new − base| <= atol + rtol·|base| (in the column's own unit); a spike passes when
 /// its partner is within `spike_tol` ms.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tolerances {
     pub rtol: f64,
     pub atol: f64,
@@ -45,6 +49,7 @@ pub enum Kind {
     SpikeCount,
     Pattern,
     SpikeTime,
+    Trace,
     Statistic,
     FiCurve,
 }
@@ -73,6 +78,12 @@ pub struct Report {
     pub fi_points_compared: usize,
     /// Whether spike times were compared (both sides are results folders).
     pub spike_times: bool,
+    /// Trace rows compared pairwise; None unless both sides are results folders that
+    /// recorded traces.
+    pub trace_rows_compared: Option<usize>,
+    /// Reasons to doubt that the comparison is meaningful (e.g. the baseline is of
+    /// another experiment); they do not fail the check.
+    pub warnings: Vec<String>,
     pub differences: Vec<Difference>,
 }
 
@@ -149,8 +160,29 @@ impl Ctx<'_> {
     }
 }
 
-/// Compare `new` against `base`.
-pub fn compare(base: &Snapshot, new: &Snapshot, tol: &Tolerances) -> Report {
+/// Why the baseline may not be a baseline of this dataset at all.
+fn provenance_warnings(base: &Snapshot, new: &Snapshot) -> Vec<String> {
+    if base.experiment != new.experiment {
+        return vec![format!(
+            "baseline is of experiment '{}', dataset of '{}'",
+            base.experiment, new.experiment
+        )];
+    }
+    match (&base.config_sha256, &new.config_sha256) {
+        (Some(b), Some(n)) if b != n => vec![format!(
+            "baseline and dataset are both of experiment '{}' but were run from different \
+             experiment files (config hash {} against {})",
+            new.experiment,
+            &b[..b.len().min(12)],
+            &n[..n.len().min(12)]
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// Compare `new` against `base`. Fails only when a results folder's traces cannot be
+/// read.
+pub fn compare(base: &Snapshot, new: &Snapshot, tol: &Tolerances) -> Result<Report, SnapshotError> {
     let mut ctx = Ctx {
         tol,
         out: Vec::new(),
@@ -159,9 +191,12 @@ pub fn compare(base: &Snapshot, new: &Snapshot, tol: &Tolerances) -> Report {
     let mut neurons_compared = 0;
     let mut spikes_compared = 0;
     let spike_times = base.spikes.is_some() && new.spikes.is_some();
+    let mut same_status = Vec::with_capacity(pairs.len());
     for (bk, nk) in &pairs {
         let (b, n) = (&base.runs[bk], &new.runs[nk]);
-        if b.status != n.status {
+        if b.status == n.status {
+            same_status.push((b, n));
+        } else {
             ctx.push(
                 Kind::Status,
                 Some(n),
@@ -209,6 +244,10 @@ pub fn compare(base: &Snapshot, new: &Snapshot, tol: &Tolerances) -> Report {
             );
         }
     }
+    let trace_rows_compared = match (&base.root, &new.root) {
+        (Some(b), Some(n)) => traces::compare(&mut ctx, b, n, &same_status)?,
+        _ => None,
+    };
     let fi_points_compared = compare_fi(&mut ctx, &base.fi_curve, &new.fi_curve);
     let mut differences = ctx.out;
     differences.sort_by(|a, b| {
@@ -218,15 +257,17 @@ pub fn compare(base: &Snapshot, new: &Snapshot, tol: &Tolerances) -> Report {
             .then(a.run_id.cmp(&b.run_id))
             .then(a.neuron.cmp(&b.neuron))
     });
-    Report {
+    Ok(Report {
         tolerances: *tol,
         runs_compared: pairs.len(),
         neurons_compared,
         spikes_compared,
         fi_points_compared,
         spike_times,
+        trace_rows_compared,
+        warnings: provenance_warnings(base, new),
         differences,
-    }
+    })
 }
 
 /// Runs matched by key; runs left over on both sides are paired when they share a
@@ -458,11 +499,13 @@ pub fn render_text(r: &Report, limit: usize) -> String {
     let mut s = String::new();
     let t = &r.tolerances;
     s.push_str(&format!(
-        "compared {} runs, {} neurons, {} spike pairs{}, {} F-I points (rtol {}, atol {}, spike tolerance {} ms)\n",
+        "compared {} runs, {} neurons, {} spike pairs{}, {}{} F-I points (rtol {}, atol {}, spike tolerance {} ms)\n",
         r.runs_compared,
         r.neurons_compared,
         r.spikes_compared,
         if r.spike_times { "" } else { " (no spike times in a golden file)" },
+        r.trace_rows_compared
+            .map_or(String::new(), |n| format!("{n} trace rows, ")),
         r.fi_points_compared,
         t.rtol,
         t.atol,
@@ -589,7 +632,37 @@ mod tests {
             runs,
             fi_curve: Vec::new(),
             spikes: Some(spikes),
+            tolerances: None,
+            config_sha256: None,
+            root: None,
         }
+    }
+
+    #[test]
+    fn another_experiment_or_experiment_file_is_warned_about_but_still_compared() {
+        let a = snap(vec![("k1", "80", 10.0, vec![1.0])]);
+        let mut b = snap(vec![("k1", "80", 10.0, vec![1.0])]);
+        let r = compare(&a, &b, &Tolerances::default()).unwrap();
+        assert!(r.warnings.is_empty() && r.passed(), "{:?}", r.warnings);
+        b.experiment = "other".into();
+        let r = compare(&a, &b, &Tolerances::default()).unwrap();
+        assert_eq!(
+            r.warnings,
+            ["baseline is of experiment 't', dataset of 'other'"]
+        );
+        assert_eq!((r.runs_compared, r.passed()), (1, true));
+        b.experiment = "t".into();
+        let mut a = a;
+        a.config_sha256 = Some("aaaa".into());
+        b.config_sha256 = Some("aaaa".into());
+        assert!(compare(&a, &b, &Tolerances::default())
+            .unwrap()
+            .warnings
+            .is_empty());
+        b.config_sha256 = Some("bbbb".into());
+        let r = compare(&a, &b, &Tolerances::default()).unwrap();
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0].contains("different experiment files"));
     }
 
     #[test]
@@ -602,7 +675,7 @@ mod tests {
             ("k2", "80", 5.0, vec![3.0]),
             ("k1", "80", 10.0, vec![1.0, 2.0]),
         ]);
-        let r = compare(&a, &b, &Tolerances::default());
+        let r = compare(&a, &b, &Tolerances::default()).unwrap();
         assert!(r.passed(), "{:?}", r.differences);
         assert_eq!((r.runs_compared, r.spikes_compared), (2, 3));
     }
@@ -616,7 +689,7 @@ mod tests {
         ]);
         // k1: a rate within tolerance and one spike 0.01 ms late; k2: gone.
         let b = snap(vec![("k1", "80", 10.0 + 1e-8, vec![1.0, 2.01])]);
-        let r = compare(&a, &b, &tol);
+        let r = compare(&a, &b, &tol).unwrap();
         let kinds: Vec<Kind> = r.differences.iter().map(|d| d.kind).collect();
         assert_eq!(kinds, vec![Kind::MissingRun, Kind::SpikeTime]);
         assert!((r.differences[1].score - 10.0).abs() < 1e-6);
@@ -627,7 +700,7 @@ mod tests {
     fn a_changed_parameter_pairs_runs_and_compares_them() {
         let a = snap(vec![("k1", "80", 10.0, vec![1.0, 2.0])]);
         let b = snap(vec![("k9", "81", 9.0, vec![1.0])]);
-        let r = compare(&a, &b, &Tolerances::default());
+        let r = compare(&a, &b, &Tolerances::default()).unwrap();
         let kinds: Vec<Kind> = r.differences.iter().map(|d| d.kind).collect();
         assert_eq!(
             kinds,

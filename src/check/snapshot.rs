@@ -2,16 +2,27 @@
 //! per-neuron summary statistics, the F-I curve and (from a results folder only) the
 //! spike times. A snapshot is read from a finished results folder or from a golden
 //! file, the same snapshot without spike times as JSON, small enough to commit.
+//!
+//! From a results folder the statistics and the F-I curve are recomputed from
+//! spikes/: summary.parquet and fi_curve.parquet are only checked against the
+//! recomputation (a stale one is refused), because a check that trusted them would
+//! pass a dataset whose spikes changed after its analysis.
 
+use super::Tolerances;
 use crate::analysis::table::{self, Runs};
-use crate::analysis::AnalysisError;
+use crate::analysis::{self, fi, AnalysisError, SummaryRow};
 use crate::store::{parquet::write_atomic, Dataset};
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, UInt32Type, UInt64Type};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, UInt32Type, UInt64Type};
 use arrow::util::display::array_value_to_string;
+use polars::prelude::{Column, DataFrame, DataType as PlType, PolarsError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Version of the golden file layout; a file of another version is refused.
 pub const GOLDEN_FORMAT: u32 = 1;
@@ -25,14 +36,22 @@ const NOT_PARAMS: &[&str] = &[
 pub enum SnapshotError {
     #[error("{0}: no such file or folder")]
     Missing(PathBuf),
-    #[error("{0} has no summary.parquet (it was run with --no-analyze)")]
-    NotAnalyzed(PathBuf),
+
     #[error(transparent)]
     Read(#[from] AnalysisError),
     #[error("{path}: not a neurodyn golden file ({message})")]
     Golden { path: PathBuf, message: String },
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
+    /// summary.parquet or fi_curve.parquet disagrees with what spikes/ gives now.
+    #[error(
+        "{path} is stale: {detail}; it was not computed from the spikes the dataset holds now"
+    )]
+    Stale {
+        root: PathBuf,
+        path: PathBuf,
+        detail: String,
+    },
 }
 
 /// One neuron of one run: its spike count, firing pattern and the numeric columns of
@@ -67,12 +86,24 @@ pub struct FiPoint {
 pub struct Snapshot {
     pub format: u32,
     pub experiment: String,
+    /// In a golden file, the tolerances of the dataset it was written from, which a
+    /// check against it uses; None in golden files written before they were recorded
+    /// and in snapshots of results folders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerances: Option<Tolerances>,
     /// Runs by run key.
     pub runs: BTreeMap<String, RunSnap>,
     pub fi_curve: Vec<FiPoint>,
     /// Spike times by (run key, neuron); None for a golden file.
     #[serde(skip)]
     pub spikes: Option<HashMap<(String, u32), Vec<f64>>>,
+    /// SHA-256 of the experiment file a results folder was run from.
+    #[serde(skip)]
+    pub config_sha256: Option<String>,
+    /// The results folder, whose traces are streamed when compared; None for a golden
+    /// file.
+    #[serde(skip)]
+    pub root: Option<PathBuf>,
 }
 
 impl Snapshot {
@@ -89,29 +120,41 @@ impl Snapshot {
     }
 
     pub fn from_dataset(root: &Path) -> Result<Snapshot, SnapshotError> {
-        if !root.join("_SUCCESS").exists() {
-            return Err(AnalysisError::Unfinished(root.to_path_buf()).into());
-        }
-        let summary = root.join("summary.parquet");
-        if !summary.exists() {
-            return Err(SnapshotError::NotAnalyzed(root.to_path_buf()));
-        }
-        let experiment = Dataset::read(root)
-            .map(|d| d.meta.name)
+        // A damaged dataset is refused before anything in it is trusted.
+        crate::analysis::open_verified(root)?;
+        let meta = Dataset::read(root)
+            .map(|d| d.meta)
             .map_err(AnalysisError::from)?;
         let runs = Runs::read(&root.join("runs.parquet"))?;
         let mut snaps = run_snaps(&runs, &root.join("runs.parquet"))?;
         let key_of: HashMap<u32, String> =
             snaps.iter().map(|(k, r)| (r.run_id, k.clone())).collect();
-        for batch in table::read(&summary)? {
-            for (run_id, n) in neuron_snaps(&batch, &summary)? {
-                if let Some(run) = key_of.get(&run_id).and_then(|k| snaps.get_mut(k)) {
-                    run.neurons.push(n);
-                }
+        let rows = analysis::summarize(root, &runs)?;
+        let neurons: Vec<(u32, NeuronSnap)> = rows.iter().map(neuron_of_row).collect();
+        let summary = root.join("summary.parquet");
+        if summary.exists() {
+            let mut stored = Vec::new();
+            for batch in table::read(&summary)? {
+                stored.extend(neuron_snaps(&batch, &summary)?);
+            }
+            verify_summary(root, &summary, &stored, &neurons)?;
+        }
+        let fi_curve = fi_points_of(&fi::curves(&runs, &rows)?)?;
+        let fi_path = root.join("fi_curve.parquet");
+        if fi_path.exists() {
+            verify_fi(root, &fi_path, &fi_points(&fi_path)?, &fi_curve)?;
+        }
+        for (run_id, n) in neurons {
+            if let Some(run) = key_of.get(&run_id).and_then(|k| snaps.get_mut(k)) {
+                run.neurons.push(n);
             }
         }
         let mut spikes: HashMap<(String, u32), Vec<f64>> = HashMap::new();
-        for file in table::parquet_files(&root.join("spikes"))? {
+        for file in Dataset::read(root)
+            .map_err(AnalysisError::from)?
+            .parts("spikes")
+            .map_err(AnalysisError::from)?
+        {
             for b in table::read(&file)? {
                 let id = table::u32_column(&b, "run_id", &file)?;
                 let neuron = table::u32_column(&b, "neuron", &file)?;
@@ -126,18 +169,15 @@ impl Snapshot {
                 }
             }
         }
-        let fi_path = root.join("fi_curve.parquet");
-        let fi_curve = if fi_path.exists() {
-            fi_points(&fi_path)?
-        } else {
-            Vec::new()
-        };
         Ok(Snapshot {
             format: GOLDEN_FORMAT,
-            experiment,
+            experiment: meta.name,
+            tolerances: None,
             runs: snaps,
             fi_curve,
             spikes: Some(spikes),
+            config_sha256: Some(meta.config_sha256),
+            root: Some(root.to_path_buf()),
         })
     }
 
@@ -166,10 +206,14 @@ impl Snapshot {
         };
         let json = |v: &dyn erased::Json| v.compact().map_err(|e| fail(&e));
         let mut text = format!(
-            "{{\n\"format\": {},\n\"experiment\": {},\n\"runs\": {{",
+            "{{\n\"format\": {},\n\"experiment\": {},\n",
             self.format,
             json(&self.experiment)?
         );
+        if let Some(t) = &self.tolerances {
+            text.push_str(&format!("\"tolerances\": {},\n", json(t)?));
+        }
+        text.push_str("\"runs\": {");
         for (k, (key, run)) in self.runs.iter().enumerate() {
             let sep = if k == 0 { "" } else { "," };
             text.push_str(&format!("{sep}\n{}: {}", json(key)?, json(run)?));
@@ -283,38 +327,207 @@ fn is_fi_value(name: &str) -> bool {
 fn fi_points(path: &Path) -> Result<Vec<FiPoint>, SnapshotError> {
     let mut out = Vec::new();
     for b in table::read(path)? {
-        let schema = b.schema();
-        for k in 0..b.num_rows() {
-            let mut point = FiPoint {
-                key: BTreeMap::new(),
-                values: BTreeMap::new(),
-            };
-            for (f, a) in schema.fields().iter().zip(b.columns()) {
-                let name = f.name().clone();
-                // Group numbers follow run-key order, so they are not an identity.
-                if name == "group" {
-                    continue;
-                }
-                if !is_fi_value(&name) {
-                    point.key.insert(name, cell(a.as_ref(), k));
-                    continue;
-                }
-                let value = if a.is_null(k) {
-                    None
-                } else if let Some(x) = a.as_primitive_opt::<Float64Type>() {
-                    Some(x.value(k))
-                } else if let Some(x) = a.as_primitive_opt::<UInt64Type>() {
-                    Some(x.value(k) as f64)
-                } else if let Some(x) = a.as_primitive_opt::<UInt32Type>() {
-                    Some(f64::from(x.value(k)))
-                } else {
-                    let e = table::read_error(path, format!("column '{name}' is not numeric"));
-                    return Err(e.into());
-                };
-                point.values.insert(name, value);
-            }
-            out.push(point);
-        }
+        batch_points(&b, path, &mut out)?;
     }
     Ok(out)
+}
+
+/// The F-I table computed in memory, as fi_curve.parquet would read back: each
+/// column gets the Arrow type the file would give it, so cells print the same.
+fn fi_points_of(df: &DataFrame) -> Result<Vec<FiPoint>, SnapshotError> {
+    let polars = |e: PolarsError| SnapshotError::Read(AnalysisError::Polars(e.to_string()));
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for c in df.columns() {
+        let a: ArrayRef = match c.dtype() {
+            PlType::Float64 => Arc::new(Float64Array::from_iter(c.f64().map_err(polars)?.iter())),
+            PlType::UInt64 => Arc::new(UInt64Array::from_iter(c.u64().map_err(polars)?.iter())),
+            PlType::UInt32 => Arc::new(UInt32Array::from_iter(c.u32().map_err(polars)?.iter())),
+            PlType::String => Arc::new(StringArray::from_iter(c.str().map_err(polars)?.iter())),
+            PlType::Boolean => Arc::new(BooleanArray::from_iter(c.bool().map_err(polars)?.iter())),
+            // Counts come as polars' index type, which the file stores as UInt64.
+            _ => {
+                let cast: Column = c.cast(&PlType::UInt64).map_err(polars)?;
+                Arc::new(UInt64Array::from_iter(cast.u64().map_err(polars)?.iter()))
+            }
+        };
+        fields.push(Field::new(c.name().as_str(), a.data_type().clone(), true));
+        arrays.push(a);
+    }
+    let mut out = Vec::new();
+    if df.height() > 0 {
+        let path = Path::new("fi_curve.parquet");
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .map_err(|e| table::read_error(path, e))?;
+        batch_points(&batch, path, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn batch_points(b: &RecordBatch, path: &Path, out: &mut Vec<FiPoint>) -> Result<(), SnapshotError> {
+    let schema = b.schema();
+    for k in 0..b.num_rows() {
+        let mut point = FiPoint {
+            key: BTreeMap::new(),
+            values: BTreeMap::new(),
+        };
+        for (f, a) in schema.fields().iter().zip(b.columns()) {
+            let name = f.name().clone();
+            // Group numbers follow run-key order, so they are not an identity.
+            if name == "group" {
+                continue;
+            }
+            if !is_fi_value(&name) {
+                point.key.insert(name, cell(a.as_ref(), k));
+                continue;
+            }
+            let value = if a.is_null(k) {
+                None
+            } else if let Some(x) = a.as_primitive_opt::<Float64Type>() {
+                Some(x.value(k))
+            } else if let Some(x) = a.as_primitive_opt::<UInt64Type>() {
+                Some(x.value(k) as f64)
+            } else if let Some(x) = a.as_primitive_opt::<UInt32Type>() {
+                Some(f64::from(x.value(k)))
+            } else {
+                let e = table::read_error(path, format!("column '{name}' is not numeric"));
+                return Err(e.into());
+            };
+            point.values.insert(name, value);
+        }
+        out.push(point);
+    }
+    Ok(())
+}
+
+/// The statistics columns of summary.parquet, as a neuron's snapshot names them.
+fn neuron_of_row(r: &SummaryRow) -> (u32, NeuronSnap) {
+    let s = &r.stats;
+    let stats = [
+        ("rate_Hz", Some(s.rate_hz)),
+        ("mean_isi_ms", s.mean_isi_ms),
+        ("median_isi_ms", s.median_isi_ms),
+        ("isi_cv", s.isi_cv),
+        ("first_spike_latency_ms", s.first_spike_latency_ms),
+        ("onset_rate_Hz", s.onset_rate_hz),
+        ("steady_state_rate_Hz", s.steady_state_rate_hz),
+        ("adaptation_index", s.adaptation_index),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    (
+        r.run_id,
+        NeuronSnap {
+            neuron: r.neuron,
+            n_spikes: s.n_spikes,
+            pattern: s.pattern.name().to_string(),
+            stats,
+        },
+    )
+}
+
+/// Equal up to the last bits: an aggregation may sum in another order, while a file
+/// computed from other spikes differs by far more. The recomputed values are what is
+/// compared either way.
+fn same(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn show(x: Option<f64>) -> String {
+    x.map_or_else(|| "null".to_string(), |v| format!("{v}"))
+}
+
+fn stale(root: &Path, path: &Path, detail: String) -> SnapshotError {
+    SnapshotError::Stale {
+        root: root.to_path_buf(),
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
+/// The first disagreement of summary.parquet's rows with the recomputed ones.
+fn verify_summary(
+    root: &Path,
+    path: &Path,
+    stored: &[(u32, NeuronSnap)],
+    fresh: &[(u32, NeuronSnap)],
+) -> Result<(), SnapshotError> {
+    let bad = |detail: String| Err(stale(root, path, detail));
+    let by_id: HashMap<(u32, u32), &NeuronSnap> =
+        stored.iter().map(|(r, n)| ((*r, n.neuron), n)).collect();
+    for (run, f) in fresh {
+        let at = format!("run {run} neuron {}", f.neuron);
+        let Some(s) = by_id.get(&(*run, f.neuron)) else {
+            return bad(format!("it has no row for {at}"));
+        };
+        if s.n_spikes != f.n_spikes {
+            return bad(format!(
+                "{at}: n_spikes {} there, {} from spikes/",
+                s.n_spikes, f.n_spikes
+            ));
+        }
+        if s.pattern != f.pattern {
+            return bad(format!(
+                "{at}: pattern {} there, {} from spikes/",
+                s.pattern, f.pattern
+            ));
+        }
+        for (name, v) in &f.stats {
+            let there = s.stats.get(name).copied().flatten();
+            if !same(there, *v) {
+                return bad(format!(
+                    "{at}: {name} {} there, {} from spikes/",
+                    show(there),
+                    show(*v)
+                ));
+            }
+        }
+    }
+    if stored.len() != fresh.len() {
+        return bad(format!(
+            "{} rows where the successful runs have {} neurons",
+            stored.len(),
+            fresh.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The first disagreement of fi_curve.parquet's points with the recomputed ones.
+fn verify_fi(
+    root: &Path,
+    path: &Path,
+    stored: &[FiPoint],
+    fresh: &[FiPoint],
+) -> Result<(), SnapshotError> {
+    let bad = |detail: String| Err(stale(root, path, detail));
+    if stored.len() != fresh.len() {
+        return bad(format!(
+            "{} points where spikes/ gives {}",
+            stored.len(),
+            fresh.len()
+        ));
+    }
+    for (k, (s, f)) in stored.iter().zip(fresh).enumerate() {
+        if s.key != f.key {
+            return bad(format!("point {} is of other parameters", k + 1));
+        }
+        for (name, v) in &f.values {
+            let there = s.values.get(name).copied().flatten();
+            if !same(there, *v) {
+                return bad(format!(
+                    "point {}: {name} {} there, {} from spikes/",
+                    k + 1,
+                    show(there),
+                    show(*v)
+                ));
+            }
+        }
+    }
+    Ok(())
 }

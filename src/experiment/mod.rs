@@ -8,6 +8,7 @@ pub mod spec;
 
 use crate::error::{did_you_mean, InputError, Location};
 use raw::ExperimentRaw;
+use std::io::Read;
 use std::path::Path;
 
 /// Largest experiment file read; real ones are a few kB.
@@ -28,16 +29,32 @@ pub fn load(path: &Path) -> Result<(ExperimentRaw, String), InputError> {
                 .hint("give the path of a .yaml file, e.g. experiments/seed_scenarios.yaml"),
         );
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(InputError::new(format!(
-            "the file is {} bytes; experiment files are limited to {MAX_FILE_BYTES}",
-            meta.len()
+    let too_large = |size: String| {
+        InputError::new(format!(
+            "the file is {size} bytes; experiment files are limited to {MAX_FILE_BYTES}"
         ))
-        .in_file(path));
+        .in_file(path)
+        .hint("experiments are a few kB: sweep with ranges such as {linspace: [from, to, n]}, not long lists")
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(meta.len().to_string()));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        InputError::new(format!("cannot read the experiment file: {e}")).in_file(path)
-    })?;
+    // The size above is 0 for /dev/zero, pipes and FIFOs, which may never end: read at
+    // most one byte past the cap whatever the source.
+    let cannot_read = |e: std::io::Error| {
+        InputError::new(format!("cannot read the experiment file: {e}"))
+            .in_file(path)
+            .hint("check the path and that the file is readable")
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot_read)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(format!("more than {MAX_FILE_BYTES}")));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let bad = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..bad];
@@ -74,6 +91,23 @@ pub fn parse(text: &str) -> Result<ExperimentRaw, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::new("the experiment file is empty")
             .hint("an experiment needs at least name, duration and dt; see experiments/"));
+    }
+    // The parser sees no document at all here and reports an unexpected end of input.
+    let marker = |l: &str| {
+        ["---", "..."].iter().any(|m| {
+            l.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.trim_start().starts_with('#'))
+        })
+    };
+    let content = text
+        .lines()
+        .map(str::trim)
+        .any(|l| !(l.is_empty() || l.starts_with('#') || marker(l)));
+    if !content {
+        return Err(
+            InputError::new("the experiment file is empty: it holds only comments")
+                .hint("an experiment needs at least name, duration and dt; see experiments/"),
+        );
     }
     serde_saphyr::from_str_with_options::<ExperimentRaw>(text, options)
         .map_err(|e| yaml_error(&e, text))

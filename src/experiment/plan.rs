@@ -20,6 +20,18 @@ use std::collections::HashMap;
 /// Largest number of runs a plan may hold.
 pub const DEFAULT_MAX_RUNS: u64 = 1_000_000;
 
+/// Most steps (duration / dt) one run may take: hours of one neuron on one core, far
+/// past any experiment here. Past it the step count itself stops being exact (a
+/// `duration: 1e300 s` would saturate it and start), so it is an input error.
+pub const MAX_STEPS: u64 = 10_000_000_000;
+
+/// Most neuron-steps one run may take (days on every core of a node). Keeps a run's
+/// cost, which the shard split sums in u64, far from overflowing.
+pub const MAX_NEURON_STEPS: u64 = 1_000_000_000_000_000;
+
+/// Longest experiment name, in bytes (ASCII only).
+pub const MAX_NAME: usize = 100;
+
 /// A validated experiment: its runs and what the dataset needs to know about them.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -38,13 +50,129 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Total neuron-steps of all runs.
+    /// Total neuron-steps of all runs (saturating: 10^10 steps of 4·10^9 neurons
+    /// overflow a u64).
     pub fn neuron_steps(&self) -> u64 {
-        self.runs
-            .iter()
-            .map(|r| r.steps * u64::from(r.neurons))
-            .sum()
+        self.runs.iter().fold(0u64, |sum, r| {
+            sum.saturating_add(r.steps.saturating_mul(u64::from(r.neurons)))
+        })
     }
+
+    /// What the whole plan writes.
+    pub fn output_estimate(&self) -> OutputEstimate {
+        OutputEstimate::of(&self.runs)
+    }
+}
+
+// Bytes per row of the traces/ and spikes/ part files as written (ZSTD level 1,
+// dictionary-encoded ids, byte-stream-split floats, rows in (run, neuron, time) order).
+// Measured by running one-run experiments of 200 neurons for 1 s at dt = 0.1 ms (rk4,
+// `record: {variables: [...], neurons: all, every: 1}`, 2·10^6 trace rows each; the
+// same bytes from any build) and dividing `du -b traces` by the rows:
+//   AdEx, 500 pA step + white noise 100 pA*sqrt(ms) (README's example)
+//     V, I, w 18.97 · V, I 13.18 · V, w 11.95 · V 6.16 · I 7.10 · w 5.86
+//   AdEx, 400 pA + OU noise 100 pA, tau 5 ms: V, I, w 18.52 · V 6.12
+//   LIF, 300 pA + white noise 200 pA*sqrt(ms): V 6.22
+//   AdEx, 600 pA constant (regular spiking): V, I, w 9.93 · V, I 4.84 · V 4.83 · w 5.17
+//   AdEx, spread 0-1 nA: V, I, w 10.80 · LIF, 1 nA constant: V 6.11, V, I, w 6.12
+//   AdEx, 500 pA + 300 pA pulses: V, I 5.59 · EIF, 5 Hz sine: V, I 3.55 · V 2.57
+//   LIF, 500 pA constant (silent, V settles): V 1.06
+// and spike rows from 10^3 noise-driven neurons for 5 s, `du -b spikes` / spikes:
+// AdEx 6.76 (84,786 spikes), LIF 6.33 (285,795); a regular LIF 3.9 (22,800).
+// So noise makes I incompressible, V and w take ~5 bytes whenever they move, and
+// the keys ~1. The estimate below matches noise-driven and spiking runs within
+// ~15 % and over-estimates smooth or silent ones (up to 2x for the EIF sine, 6x for
+// a settled LIF): the safe side for a free-space check. Each part file also has a
+// few kB of footer, one pair per batch of ~4·10^6 neuron-steps, left out.
+/// run_id, neuron and t_ms of a trace row.
+pub const TRACE_KEY_BYTES: f64 = 1.0;
+pub const TRACE_V_BYTES: f64 = 5.0;
+/// I of a run with a noise input.
+pub const TRACE_I_NOISE_BYTES: f64 = 7.0;
+/// I of a run without noise: piecewise constant or smooth.
+pub const TRACE_I_BYTES: f64 = 1.0;
+/// w of a model with adaptation; a model without writes nulls, which take ~nothing.
+pub const TRACE_W_BYTES: f64 = 5.5;
+pub const SPIKE_ROW_BYTES: f64 = 6.5;
+
+/// The firing rate spike bytes are estimated at: spike counts are unknown before the
+/// runs, and a rough rate of cortical and driven model cells keeps spike-only runs of
+/// large populations from passing as nothing. A run firing at 100 Hz writes 10 times
+/// the spike bytes estimated.
+pub const NOMINAL_RATE_HZ: f64 = 10.0;
+
+/// What runs will write, estimated before they run: trace rows are known exactly,
+/// spikes only by NOMINAL_RATE_HZ.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OutputEstimate {
+    pub trace_rows: u64,
+    pub trace_bytes: u64,
+    /// Spikes at NOMINAL_RATE_HZ per neuron.
+    pub spikes: u64,
+    pub spike_bytes: u64,
+}
+
+impl OutputEstimate {
+    /// The estimate for `runs` (a plan, one shard's share, or the runs left to do).
+    pub fn of<'a>(runs: impl IntoIterator<Item = &'a RunSpec>) -> OutputEstimate {
+        // f64 throughout: 10^10 steps of 4·10^9 neurons overflow u64 products, and
+        // an estimate needs no more than f64's digits. `as u64` saturates.
+        let (mut trace_rows, mut trace_bytes, mut spikes) = (0.0, 0.0, 0.0);
+        for r in runs {
+            if r.record.any() {
+                let rows = r.steps.div_ceil(u64::from(r.record.every)) as f64
+                    * r.record.neurons.len() as f64;
+                let mut per_row = TRACE_KEY_BYTES;
+                if r.record.v {
+                    per_row += TRACE_V_BYTES;
+                }
+                if r.record.i && r.input.noises().any(|n| n.sigma > 0.0) {
+                    per_row += TRACE_I_NOISE_BYTES;
+                } else if r.record.i {
+                    per_row += TRACE_I_BYTES;
+                }
+                if r.record.w && r.model.has_w() {
+                    per_row += TRACE_W_BYTES;
+                }
+                trace_rows += rows;
+                trace_bytes += rows * per_row;
+            }
+            spikes += f64::from(r.neurons) * r.duration / 1000.0 * NOMINAL_RATE_HZ;
+        }
+        OutputEstimate {
+            trace_rows: trace_rows as u64,
+            trace_bytes: trace_bytes as u64,
+            spikes: spikes as u64,
+            spike_bytes: (spikes * SPIKE_ROW_BYTES) as u64,
+        }
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.trace_bytes.saturating_add(self.spike_bytes)
+    }
+
+    /// Whether writing this much is fine, worth a warning, or more than `free` bytes.
+    pub fn verdict(&self, free: Option<u64>) -> SizeVerdict {
+        match free {
+            Some(free) if self.bytes() > free => SizeVerdict::TooLarge { free },
+            _ if self.bytes() > WARN_BYTES => SizeVerdict::Large,
+            _ => SizeVerdict::Fine,
+        }
+    }
+}
+
+/// Above this estimate `run` warns before it starts.
+pub const WARN_BYTES: u64 = 10_000_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeVerdict {
+    Fine,
+    /// More than WARN_BYTES.
+    Large,
+    /// More than the free space of the output's file system.
+    TooLarge {
+        free: u64,
+    },
 }
 
 fn loc<T>(s: &Spanned<T>) -> Option<Location> {
@@ -117,9 +245,21 @@ fn count(q: &Spanned<Scalar>, key: &str, min: u32) -> Result<u32, InputError> {
         {
             Ok(*x as u32)
         }
-        Scalar::Number(x) if x.fract() == 0.0 && *x < f64::from(min) => {
-            Err(fail(format!("{key} must be at least {min} (got {x})")))
-        }
+        Scalar::Number(x) if x.fract() == 0.0 && *x < f64::from(min) => Err(fail(format!(
+            "{key} must be at least {min} (got {})",
+            units::number(*x)
+        ))),
+        Scalar::Number(x) if x.fract() == 0.0 => Err(InputError::new(format!(
+            "{} is too large for {key}: the largest is {}",
+            units::number(*x),
+            u32::MAX
+        ))
+        .key(key)
+        .at(loc(q))
+        .hint(format!(
+            "{key} takes a whole number from {min} to {}",
+            u32::MAX
+        ))),
         other => Err(fail(format!("'{other}' is not a whole number"))),
     }
 }
@@ -494,6 +634,16 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
         .at(loc(&raw.name))
         .hint("use only letters, digits, '_' and '-'"));
     }
+    // A folder name; file systems take 255 bytes at most.
+    if name.len() > MAX_NAME {
+        return Err(InputError::new(format!(
+            "the name '{name}' has {} characters; it names the output folder and may have at most {MAX_NAME}",
+            name.len()
+        ))
+        .key("name")
+        .at(loc(&raw.name))
+        .hint("choose a short name; `description:` holds the details"));
+    }
     let replicates = match &raw.replicates {
         Some(r) => count(r, "replicates", 1)?,
         None => 1,
@@ -661,9 +811,23 @@ fn resolve_run(
     positive(duration, &r.duration.path, loc(&r.duration.value), "ms")?;
     positive(dt, &r.dt.path, loc(&r.dt.value), "ms")?;
     let steps_f = (duration / dt).round();
+    if steps_f > MAX_STEPS as f64 {
+        return Err(InputError::new(format!(
+            "duration {} ms is {} steps of dt {} ms, more than the cap of {} steps per run",
+            units::number(duration),
+            units::sig(steps_f, 3),
+            units::number(dt),
+            units::number(MAX_STEPS as f64)
+        ))
+        .key(r.duration.path.clone())
+        .at(loc(&r.duration.value))
+        .hint("shorten the duration or use a larger dt"));
+    }
     if (steps_f * dt - duration).abs() > 1e-9 * duration || steps_f < 1.0 {
         return Err(InputError::new(format!(
-            "duration {duration} ms is not a whole number of steps of dt {dt} ms"
+            "duration {} ms is not a whole number of steps of dt {} ms",
+            units::number(duration),
+            units::number(dt)
         ))
         .key(r.duration.path.clone())
         .at(loc(&r.duration.value))
@@ -673,6 +837,20 @@ fn resolve_run(
         Some(n) => count(&n.value, &n.path, 1)?,
         None => 1,
     };
+    if let Some(n) = r.neurons.as_ref() {
+        let neuron_steps = u64::from(neurons).saturating_mul(steps_f as u64);
+        if neuron_steps > MAX_NEURON_STEPS {
+            return Err(InputError::new(format!(
+                "{neurons} neurons x {} steps is {} neuron-steps, more than the cap of {} per run",
+                steps_f as u64,
+                units::sig(neuron_steps as f64, 3),
+                units::number(MAX_NEURON_STEPS as f64)
+            ))
+            .key(n.path.clone())
+            .at(loc(&n.value))
+            .hint("use fewer neurons, a shorter duration or a larger dt; or spread the population over runs with a grid or replicates"));
+        }
+    }
     let (kind, params) = resolve_model(r)?;
     let method = match &r.method {
         Some(m) => (method(&m.value, &m.path)?, m.path.clone(), loc(&m.value)),
@@ -731,12 +909,13 @@ fn positive(value: f64, key: &str, at: Option<Location>, unit: &str) -> Result<(
     if value > 0.0 {
         Ok(())
     } else {
-        Err(
-            InputError::new(format!("{key} must be positive (got {value} {unit})"))
-                .key(key)
-                .at(at)
-                .hint(format!("give {key} a value above 0 {unit}")),
-        )
+        Err(InputError::new(format!(
+            "{key} must be positive (got {} {unit})",
+            units::number(value)
+        ))
+        .key(key)
+        .at(at)
+        .hint(format!("give {key} a value above 0 {unit}")))
     }
 }
 
@@ -856,19 +1035,29 @@ fn check_dt(
     let tau = p.shortest_time_constant(kind);
     if dt > tau / 5.0 {
         return Err(InputError::new(format!(
-            "dt {dt} ms is larger than a fifth of the shortest time constant of {model_scope} ({tau:.4} ms)"
+            "dt {} ms is larger than a fifth of the shortest time constant of {model_scope} ({} ms)",
+            units::number(dt),
+            units::sig(tau, 4)
         ))
         .key(key.to_string())
         .at(at)
-        .hint(format!("use dt <= {:.4} ms (tau/20 or less for accuracy)", tau / 5.0)));
+        .hint(format!(
+            "use dt <= {} ms (tau/20 or less for accuracy)",
+            units::sig(tau / 5.0, 4)
+        )));
     }
     if dt > tau / 20.0 {
         let w = InputError::new(format!(
-            "dt {dt} ms is larger than a twentieth of the shortest model time constant ({tau} ms); results will be coarse"
+            "dt {} ms is larger than a twentieth of the shortest model time constant ({} ms); results will be coarse",
+            units::number(dt),
+            units::sig(tau, 4)
         ))
         .key("dt")
         .at(at)
-        .hint(format!("dt <= {} ms gives accurate integration", tau / 20.0));
+        .hint(format!(
+            "dt <= {} ms gives accurate integration",
+            units::sig(tau / 20.0, 4)
+        ));
         if !warnings.contains(&w) {
             warnings.push(w);
         }
@@ -1391,5 +1580,82 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("input.frequency"));
+    }
+
+    #[test]
+    fn the_output_estimate_counts_rows_columns_and_nominal_spikes() {
+        // 10 neurons, 3 recorded every 2nd of 1000 steps: 1500 rows.
+        let p = plan_text(&format!(
+            "{BASE}neurons: 10\ninput: [{{type: constant, amplitude: 500 pA}}, {{type: noise, mean: 0 pA, sigma: 10 pA*sqrt(ms)}}]\n\
+             record: {{variables: [V, I, w], neurons: {{first: 3}}, every: 2}}\n"
+        ))
+        .unwrap();
+        let e = p.output_estimate();
+        assert_eq!(e.trace_rows, 1500);
+        let per_row = TRACE_KEY_BYTES + TRACE_V_BYTES + TRACE_I_NOISE_BYTES + TRACE_W_BYTES;
+        assert_eq!(e.trace_bytes, (1500.0 * per_row) as u64);
+        // 10 neurons for 0.1 s at the nominal rate.
+        assert_eq!(e.spikes, (10.0 * 0.1 * NOMINAL_RATE_HZ) as u64);
+        // Without noise I compresses; a LIF's w is all nulls.
+        let p = plan_text(
+            "name: t\nduration: 100 ms\ndt: 0.1 ms\nmodel: {type: lif}\nrecord: {variables: [V, I, w]}\n",
+        )
+        .unwrap();
+        let e = p.output_estimate();
+        assert_eq!(e.trace_rows, 1000);
+        assert_eq!(
+            e.trace_bytes,
+            (1000.0 * (TRACE_KEY_BYTES + TRACE_V_BYTES + TRACE_I_BYTES)) as u64
+        );
+    }
+
+    #[test]
+    fn huge_plans_estimate_without_overflow_and_get_a_verdict() {
+        // 4·10^9 neurons x 2.5·10^5 steps: 10^15 neuron-steps, the cap.
+        let p = plan_text(
+            "name: t\nduration: 25 s\ndt: 0.1 ms\nneurons: 4000000000\nmodel: {type: lif}\n",
+        )
+        .unwrap();
+        assert_eq!(p.neuron_steps(), 1_000_000_000_000_000);
+        let e = p.output_estimate();
+        assert_eq!(e.trace_rows, 0);
+        assert!(e.bytes() > WARN_BYTES);
+        assert_eq!(e.verdict(None), SizeVerdict::Large);
+        assert_eq!(e.verdict(Some(1000)), SizeVerdict::TooLarge { free: 1000 });
+        assert_eq!(
+            OutputEstimate::default().verdict(Some(0)),
+            SizeVerdict::Fine
+        );
+        let e = plan_text(
+            "name: t\nduration: 25 s\ndt: 0.1 ms\nneurons: 4000000001\nmodel: {type: lif}\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("neurons"));
+        assert!(e.message.contains("more than the cap"), "{}", e.message);
+    }
+
+    #[test]
+    fn too_many_steps_and_too_large_counts_are_named() {
+        let e =
+            plan_text("name: t\nduration: 1e300 s\ndt: 0.1 ms\nmodel: {type: lif}\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("duration"));
+        assert_eq!(e.location.map(|l| l.line), Some(2));
+        assert!(e.message.contains("1e304 steps"), "{}", e.message);
+        // The cap itself plans.
+        let p =
+            plan_text("name: t\nduration: 1000000 s\ndt: 0.1 ms\nmodel: {type: lif}\n").unwrap();
+        assert_eq!(p.runs[0].steps, MAX_STEPS);
+        let e = plan_text(&format!("{BASE}neurons: 99999999999999999999\n")).unwrap_err();
+        assert!(e.message.contains("is too large"), "{}", e.message);
+        let long = "n".repeat(MAX_NAME + 1);
+        let e = plan_text(&BASE.replace("name: t", &format!("name: {long}"))).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("name"));
+        assert!(e.message.contains("101 characters"), "{}", e.message);
+        let e = plan_text(&format!("{BASE}replicates: 5000000000\n")).unwrap_err();
+        assert!(
+            e.message.contains("5e9 is too large for replicates"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -81,9 +81,10 @@ fn render(
     g: &dyn Fn(&DrawingArea<SVGBackend, Shift>) -> Fallible,
 ) -> Result<(), AnalysisError> {
     font();
-    let fail = |m: String| AnalysisError::Read {
-        path: path.to_path_buf(),
-        message: format!("drawing: {m}"),
+    // The backends fail when the image file cannot be written, so this is an I/O
+    // error, with the backend's own description.
+    let fail = |m: String| {
+        crate::analysis::table::io_error(path, std::io::Error::other(format!("drawing: {m}")))
     };
     match fmt {
         Format::Png => {
@@ -110,11 +111,9 @@ pub fn figure(
     run: Option<u32>,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>, AnalysisError> {
+    crate::analysis::open_verified(root)?;
     let dir = root.join("plots");
-    std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::Read {
-        path: dir.clone(),
-        message: e.to_string(),
-    })?;
+    std::fs::create_dir_all(&dir).map_err(|e| crate::analysis::table::io_error(&dir, e))?;
     let mut out = Vec::new();
     match kind {
         Kind::Fi => {
@@ -153,6 +152,24 @@ pub fn figure(
         }
     }
     Ok(out)
+}
+
+/// Why nothing could be drawn of `run`, when the reason is that it failed; None for
+/// a run that succeeded (it may just lack what a figure needs, e.g. spikes) or that
+/// does not exist (`figure` reports that itself).
+pub fn failed_run(root: &Path, run: u32) -> Result<Option<AnalysisError>, AnalysisError> {
+    use crate::analysis::table::{string_column, Runs};
+    let path = root.join("runs.parquet");
+    let runs = Runs::read(&path)?;
+    let Some(info) = runs.get(run).filter(|i| !i.ok) else {
+        return Ok(None);
+    };
+    let status = string_column(&runs.table, "status", &path)?.value(run as usize);
+    Ok(Some(AnalysisError::RunFailed {
+        run,
+        label: info.label.clone(),
+        status: status.to_string(),
+    }))
 }
 
 fn range(values: impl Iterator<Item = f64>, pad: f64) -> std::ops::Range<f64> {

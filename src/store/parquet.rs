@@ -47,9 +47,12 @@ fn properties(schema: &Schema) -> Result<WriterProperties, StoreError> {
     Ok(b.build())
 }
 
-/// A Parquet file being written under a temporary name.
+/// A Parquet file being written under a temporary name. Dropped without a successful
+/// `commit` (an error anywhere, a panic, an early return), it removes the temporary
+/// file, so failures leave no `.NAME.PID.tmp` behind.
 pub struct TableWriter {
-    writer: ArrowWriter<File>,
+    /// None once `commit` has taken it.
+    writer: Option<ArrowWriter<File>>,
     schema: SchemaRef,
     tmp: PathBuf,
     path: PathBuf,
@@ -68,16 +71,20 @@ pub fn temp_name(path: &Path) -> PathBuf {
 impl TableWriter {
     pub fn create(path: &Path, schema: SchemaRef) -> Result<Self, StoreError> {
         let tmp = temp_name(path);
-        let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
         let props = properties(&schema)?;
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-            .map_err(|e| StoreError::Parquet(e.to_string()))?;
-        Ok(TableWriter {
-            writer,
-            schema,
+        let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        let mut table = TableWriter {
+            writer: None,
+            schema: schema.clone(),
             tmp,
             path: path.to_path_buf(),
-        })
+        };
+        // From here on an error drops `table`, which removes the file just created.
+        table.writer = Some(
+            ArrowWriter::try_new(file, schema, Some(props))
+                .map_err(|e| StoreError::Parquet(e.to_string()))?,
+        );
+        Ok(table)
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -88,29 +95,131 @@ impl TableWriter {
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| StoreError::Parquet(e.to_string()))?;
         self.writer
+            .as_mut()
+            .ok_or_else(|| StoreError::Parquet("write after commit".into()))?
             .write(&batch)
             .map_err(|e| StoreError::Parquet(e.to_string()))
     }
 
-    /// Finish the file and make it visible under its real name.
-    pub fn commit(self) -> Result<(), StoreError> {
-        let file = self
+    /// Finish the file and make it visible under its real name. On an error the
+    /// temporary file is removed (by drop) and nothing appears under the real name.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let writer = self
             .writer
+            .take()
+            .ok_or_else(|| StoreError::Parquet("commit after commit".into()))?;
+        let file = writer
             .into_inner()
             .map_err(|e| StoreError::Parquet(e.to_string()))?;
         file.sync_all().map_err(|e| StoreError::io(&self.tmp, e))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| StoreError::io(&self.path, e))
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| StoreError::io(&self.path, e))?;
+        // Renamed: nothing left for drop to remove.
+        self.tmp = PathBuf::new();
+        Ok(())
     }
 }
 
-/// Write a whole file atomically.
+impl Drop for TableWriter {
+    fn drop(&mut self) {
+        // Close the file before removing it.
+        drop(self.writer.take());
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Write a whole file atomically; on an error the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = temp_name(path);
-    std::fs::write(&tmp, bytes).map_err(|e| StoreError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
+    let written = std::fs::write(&tmp, bytes)
+        .map_err(|e| StoreError::io(&tmp, e))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Shorthand for building a schema.
 pub fn schema(fields: Vec<Field>) -> SchemaRef {
     Arc::new(Schema::new(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::UInt32Array;
+
+    fn one_column() -> SchemaRef {
+        schema(vec![field("run_id", DataType::UInt32, false, None)])
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn a_table_dropped_without_commit_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.parquet");
+        let mut t = TableWriter::create(&path, one_column()).unwrap();
+        t.write(vec![Arc::new(UInt32Array::from(vec![1, 2]))])
+            .unwrap();
+        assert_eq!(
+            leftovers(dir.path()).len(),
+            1,
+            "written under a temporary name"
+        );
+        drop(t);
+        assert!(leftovers(dir.path()).is_empty());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_failed_commit_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A non-empty folder where the file should go: the final rename fails.
+        let path = dir.path().join("runs.parquet");
+        std::fs::create_dir_all(path.join("x")).unwrap();
+        let mut t = TableWriter::create(&path, one_column()).unwrap();
+        t.write(vec![Arc::new(UInt32Array::from(vec![1]))]).unwrap();
+        assert!(matches!(t.commit(), Err(StoreError::Io { .. })));
+        assert!(leftovers(dir.path()).is_empty());
+        // A write of the wrong shape fails too; the writer still cleans up.
+        let other = dir.path().join("other.parquet");
+        let mut t = TableWriter::create(&other, one_column()).unwrap();
+        assert!(t.write(vec![]).is_err());
+        drop(t);
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_committed_table_is_renamed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut t = TableWriter::create(&path, one_column()).unwrap();
+        t.write(vec![Arc::new(UInt32Array::from(vec![7]))]).unwrap();
+        t.commit().unwrap();
+        assert!(path.is_file());
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.html");
+        std::fs::create_dir_all(path.join("x")).unwrap();
+        assert!(write_atomic(&path, b"<html>").is_err());
+        assert!(leftovers(dir.path()).is_empty());
+        let ok = dir.path().join("ok.json");
+        write_atomic(&ok, b"{}").unwrap();
+        assert_eq!(std::fs::read(&ok).unwrap(), b"{}");
+        assert!(leftovers(dir.path()).is_empty());
+    }
 }

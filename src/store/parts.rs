@@ -3,11 +3,11 @@
 //! batches so memory stays bounded whatever the recording's length.
 
 use super::parquet::{field, schema, TableWriter};
-use super::StoreError;
+use super::{PartRecord, StoreError};
 use crate::engine::{Sink, SinkError, TraceChunk};
 use arrow::array::{ArrayRef, Float64Array, UInt32Array};
 use arrow::datatypes::DataType;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Rows buffered before they are handed to the Parquet writer.
@@ -27,6 +27,8 @@ struct Keys {
     run_id: Vec<u32>,
     neuron: Vec<u32>,
     t: Vec<f64>,
+    /// Rows handed over so far, for the manifest.
+    written: u64,
 }
 
 impl Keys {
@@ -49,6 +51,7 @@ impl Keys {
     }
 
     fn take(&mut self) -> Vec<ArrayRef> {
+        self.written += self.t.len() as u64;
         vec![
             Arc::new(UInt32Array::from(std::mem::take(&mut self.run_id))),
             Arc::new(UInt32Array::from(std::mem::take(&mut self.neuron))),
@@ -57,8 +60,21 @@ impl Keys {
     }
 }
 
+/// A finished part file's record: its size is read back once it is in place.
+fn record(table: &str, path: &Path, rows: u64) -> Result<PartRecord, StoreError> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| StoreError::io(path, e))?
+        .len();
+    Ok(PartRecord {
+        table: table.to_string(),
+        bytes,
+        rows,
+    })
+}
+
 pub struct SpikeWriter {
     table: TableWriter,
+    path: PathBuf,
     keys: Keys,
 }
 
@@ -66,6 +82,7 @@ impl SpikeWriter {
     pub fn create(path: &Path) -> Result<Self, StoreError> {
         Ok(SpikeWriter {
             table: TableWriter::create(path, schema(Keys::fields()))?,
+            path: path.to_path_buf(),
             keys: Keys::default(),
         })
     }
@@ -86,14 +103,16 @@ impl SpikeWriter {
         self.table.write(cols)
     }
 
-    pub fn commit(mut self) -> Result<(), StoreError> {
+    pub fn commit(mut self) -> Result<PartRecord, StoreError> {
         self.flush()?;
-        self.table.commit()
+        self.table.commit()?;
+        record("spikes", &self.path, self.keys.written)
     }
 }
 
 pub struct TraceWriter {
     table: TableWriter,
+    path: PathBuf,
     columns: TraceColumns,
     keys: Keys,
     v: Vec<f64>,
@@ -116,6 +135,7 @@ impl TraceWriter {
         }
         Ok(TraceWriter {
             table: TableWriter::create(path, schema(fields))?,
+            path: path.to_path_buf(),
             columns,
             keys: Keys::default(),
             v: Vec::new(),
@@ -163,9 +183,10 @@ impl TraceWriter {
         self.table.write(cols)
     }
 
-    pub fn commit(mut self) -> Result<(), StoreError> {
+    pub fn commit(mut self) -> Result<PartRecord, StoreError> {
         self.flush()?;
-        self.table.commit()
+        self.table.commit()?;
+        record("traces", &self.path, self.keys.written)
     }
 }
 
@@ -184,12 +205,13 @@ impl PartWriters {
         }
     }
 
-    pub fn commit(self) -> Result<(), StoreError> {
-        self.spikes.commit()?;
+    /// Finish every part file; their records go into the batch's manifest.
+    pub fn commit(self) -> Result<Vec<PartRecord>, StoreError> {
+        let mut parts = vec![self.spikes.commit()?];
         if let Some(t) = self.traces {
-            t.commit()?;
+            parts.push(t.commit()?);
         }
-        Ok(())
+        Ok(parts)
     }
 }
 

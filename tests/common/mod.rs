@@ -39,6 +39,20 @@ pub fn neurodyn(dir: &Path, args: &[&str]) -> Output {
         .expect("run neurodyn")
 }
 
+/// Write `text` to `dir/name`; returns the path as a string, for arguments.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Run neurodyn, assert it succeeded, return its standard output.
+pub fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let o = neurodyn(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
