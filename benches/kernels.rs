@@ -8,7 +8,7 @@
 
 use neurodyn::engine::integrate::{Currents, Euler, Exact, Integrator, Rk4};
 use neurodyn::engine::kernel::{plain_steps, Step};
-use neurodyn::model::{self, adex::Adex, eif::Eif, fastexp, lif::Lif, Dynamics, ModelKind};
+use neurodyn::model::{self, adex::Adex, eif::Eif, fastexp, lif::Lif, Dynamics, Model, ModelKind};
 
 const N: usize = 10_000;
 const DT: f64 = 0.1;
@@ -17,10 +17,8 @@ fn main() {
     divan::main();
 }
 
-fn params(kind: ModelKind) -> model::Params {
-    let mut p = model::defaults(kind);
-    model::complete(kind, &mut p, &[]);
-    p
+fn params(name: &str) -> model::Params {
+    model::Params::defaults(ModelKind::by_name(name).expect("a registered model"))
 }
 
 /// A population spread over the subthreshold range with currents 500–1000 pA, like W1.
@@ -66,37 +64,37 @@ fn step<M: Dynamics, I: Integrator<M>>(bencher: divan::Bencher, model: M) {
 
 #[divan::bench]
 fn lif_euler(b: divan::Bencher) {
-    step::<Lif, Euler>(b, Lif::new(&params(ModelKind::Lif)));
+    step::<Lif, Euler>(b, Lif::new(&params("lif")));
 }
 
 #[divan::bench]
 fn lif_rk4(b: divan::Bencher) {
-    step::<Lif, Rk4>(b, Lif::new(&params(ModelKind::Lif)));
+    step::<Lif, Rk4>(b, Lif::new(&params("lif")));
 }
 
 #[divan::bench]
 fn lif_exact(b: divan::Bencher) {
-    step::<Lif, Exact>(b, Lif::new(&params(ModelKind::Lif)));
+    step::<Lif, Exact>(b, Lif::new(&params("lif")));
 }
 
 #[divan::bench]
 fn eif_euler(b: divan::Bencher) {
-    step::<Eif, Euler>(b, Eif::new(&params(ModelKind::Eif)));
+    step::<Eif, Euler>(b, Eif::new(&params("eif")));
 }
 
 #[divan::bench]
 fn eif_rk4(b: divan::Bencher) {
-    step::<Eif, Rk4>(b, Eif::new(&params(ModelKind::Eif)));
+    step::<Eif, Rk4>(b, Eif::new(&params("eif")));
 }
 
 #[divan::bench]
 fn adex_euler(b: divan::Bencher) {
-    step::<Adex, Euler>(b, Adex::new(&params(ModelKind::Adex)));
+    step::<Adex, Euler>(b, Adex::new(&params("adex")));
 }
 
 #[divan::bench]
 fn adex_rk4(b: divan::Bencher) {
-    step::<Adex, Rk4>(b, Adex::new(&params(ModelKind::Adex)));
+    step::<Adex, Rk4>(b, Adex::new(&params("adex")));
 }
 
 /// The floor: AdEx forward Euler with the threshold test and reset in the same loop,
@@ -105,7 +103,7 @@ fn adex_rk4(b: divan::Bencher) {
 /// way, so the two differ only in the work they do.
 #[divan::bench]
 fn adex_euler_floor(b: divan::Bencher) {
-    let p = params(ModelKind::Adex);
+    let p = Cell::new(&params("adex"));
     let mut pop = population();
     b.counter(divan::counter::ItemsCount::new(N))
         .bench_local(|| {
@@ -114,7 +112,7 @@ fn adex_euler_floor(b: divan::Bencher) {
         });
 }
 
-fn floor_dispatch(p: &model::Params, pop: &mut Population) {
+fn floor_dispatch(p: &Cell, pop: &mut Population) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -131,18 +129,50 @@ fn floor_dispatch(p: &model::Params, pop: &mut Population) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn floor_avx512(p: &model::Params, pop: &mut Population) {
+unsafe fn floor_avx512(p: &Cell, pop: &mut Population) {
     floor(p, pop);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn floor_avx2(p: &model::Params, pop: &mut Population) {
+unsafe fn floor_avx2(p: &Cell, pop: &mut Population) {
     floor(p, pop);
 }
 
+/// The AdEx constants the floor inlines.
+struct Cell {
+    c: f64,
+    g_l: f64,
+    e_l: f64,
+    v_t: f64,
+    delta_t: f64,
+    v_peak: f64,
+    v_reset: f64,
+    a: f64,
+    b: f64,
+    tau_w: f64,
+}
+
+impl Cell {
+    fn new(p: &model::Params) -> Cell {
+        let v = |k| p.value(k);
+        Cell {
+            c: v("C"),
+            g_l: v("g_L"),
+            e_l: v("E_L"),
+            v_t: v("V_T"),
+            delta_t: v("Delta_T"),
+            v_peak: v("V_peak"),
+            v_reset: v("V_reset"),
+            a: v("a"),
+            b: v("b"),
+            tau_w: v("tau_w"),
+        }
+    }
+}
+
 #[inline(always)]
-fn floor(p: &model::Params, pop: &mut Population) {
+fn floor(p: &Cell, pop: &mut Population) {
     let (inv_c, inv_tau_w, inv_dt) = (1.0 / p.c, 1.0 / p.tau_w, 1.0 / p.delta_t);
     let g_dt = p.g_l * p.delta_t;
     let (v, w, bias) = (&mut pop.v[..N], &mut pop.w[..N], &pop.bias[..N]);

@@ -4,7 +4,7 @@ and compare it with the fi_curve.parquet neurodyn wrote.
 
     python scripts/analyze_pandas.py results/fi_curves
 
-Rule (DESIGN section 8, src/analysis/fi.rs): the window rate of every neuron of every
+Rule (src/analysis/fi.rs): the window rate of every neuron of every
 successful run (a neuron without spikes counts 0 Hz), averaged over neurons and
 replicates for each current, within groups of runs sharing every other parameter.
 Exits 1 if any mean rate differs by more than 1e-9 Hz.

@@ -63,7 +63,7 @@ WORKLOADS = {
 }
 DT = 0.1  # ms
 I_FROM, I_TO = 500.0, 1000.0  # pA
-# Brette-Gerstner AdEx and the LIF defaults of DESIGN.md §3 (NEST units: pF nS mV ms pA).
+# Brette-Gerstner AdEx and the LIF defaults of `neurodyn models` (NEST units: pF nS mV ms pA).
 P = dict(C=281.0, g_L=30.0, E_L=-70.6, V_T=-50.4, Delta_T=2.0, V_peak=-40.4, V_reset=-70.6,
          a=4.0, b=80.5, tau_w=144.0, V_th=-50.4)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Spike-time error against step size for neurodyn, Brian2 and NEST (DESIGN §10).
+"""Spike-time error against step size for neurodyn, Brian2 and NEST (docs/ACCURACY.md).
 
 One neuron of each model (LIF, EIF, AdEx; Brette-Gerstner defaults) gets 1 s of
 constant and of step current; neurodyn (euler, rk4, and exact for LIF), Brian2 (euler,
@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crosscheck as xc  # noqa: E402
 
 DTS = ["0.2", "0.1", "0.05", "0.02", "0.01"]
-REF_DT = 0.001  # 100x below the 0.1 ms of DESIGN §10
+REF_DT = 0.001  # 100x below the 0.1 ms of the accuracy target
 
 # dt is a grid axis of neurodyn experiments, so one file covers the whole sweep.
 EXPERIMENT = """\
@@ -171,10 +171,10 @@ def main(argv=None):
                 color, marker = styles[sim]
                 ax.loglog(xs, ys, ls=ls, color=color, marker=marker,
                           label=sim if inp == "constant" else None)
-        target = xc.DESIGN_TARGET_MS[model]
+        target = xc.TARGET_MS[model]
         ax.axhline(target, color="k", lw=0.8, ls="--")
         ax.axvline(0.1, color="grey", lw=0.5)
-        ax.set_title(f"{model.upper() if model != 'adex' else 'AdEx'} (dashed: DESIGN §10 "
+        ax.set_title(f"{model.upper() if model != 'adex' else 'AdEx'} (dashed: accuracy target "
                      f"target {target} ms)", fontsize=9)
         ax.set_xlabel("dt (ms)")
         ax.grid(True, which="both", alpha=0.3)

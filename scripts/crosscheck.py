@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cross-check neurodyn's spike times against Brian2 and NEST (DESIGN §10).
+"""Cross-check neurodyn's spike times against Brian2 and NEST (docs/ACCURACY.md).
 
 Each run of a neurodyn dataset (or of an experiment YAML, which is run first) is
 re-simulated in Brian2 (rk4 and euler at the run's dt) and NEST at the run's dt, and
@@ -28,10 +28,11 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# DESIGN §10: at dt = 0.1 ms, max spike-time error <= 0.1 ms (AdEx), <= 0.05 ms (LIF).
+# The accuracy target (docs/ACCURACY.md): at dt = 0.1 ms, max spike-time error
+# <= 0.1 ms (AdEx, EIF), <= 0.05 ms (LIF).
 # EIF has no stated bar; it shares AdEx's spike mechanism, so it gets AdEx's.
-DESIGN_TARGET_MS = {"lif": 0.05, "eif": 0.1, "adex": 0.1}
-# The reference runs this many times finer than the case (the brief and DESIGN §10).
+TARGET_MS = {"lif": 0.05, "eif": 0.1, "adex": 0.1}
+# The reference runs this many times finer than the case (docs/ACCURACY.md).
 FINE = 100
 
 
@@ -165,7 +166,7 @@ def load_cases(folder):
 
 
 def stimulus(stim, t):
-    """The deterministic inputs of DESIGN §4 at times t (ms), in pA."""
+    """The deterministic inputs (src/stimulus/) at times t (ms), in pA."""
     kind = stim["type"]
     if kind == "constant":
         return np.full_like(t, stim["amplitude"], dtype=float)
@@ -517,10 +518,10 @@ def verdict(results, out=sys.stdout):
             failed.append(label)
             out.write(f"FAIL {label}: neurodyn max error {nd['max_ms']:.4g} ms "
                       f"(count {nd['n']}/{nd['n_ref']}) > Brian2 rk4 {br['max_ms']:.4g} ms\n")
-        target = DESIGN_TARGET_MS[r["_case"]["model"]]
+        target = TARGET_MS[r["_case"]["model"]]
         if abs(r["_case"]["dt_ms"] - 0.1) < 1e-12 and nd_err > target:
             out.write(f"note {label}: neurodyn max error {nd['max_ms']:.4g} ms misses the "
-                      f"DESIGN §10 target {target} ms at dt = 0.1 ms\n")
+                      f"target {target} ms at dt = 0.1 ms\n")
     return failed
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start or stop a one-node SLURM cluster on localhost, for testing neurodyn's job-array
-# sharding against a real scheduler (recipe: ../shared/SLURM.md; Slurm 22.05 from
-# Debian, no systemd, no cgroups). Everything lives in one scratch folder.
+# sharding against a real scheduler (Slurm 22.05 from Debian, no systemd, no
+# cgroups). Everything lives in one scratch folder.
 #
 #   scripts/slurm_cluster.sh start DIR   # install nothing; needs slurmctld slurmd munge
 #   export SLURM_CONF=DIR/slurm.conf     # for sbatch, squeue, sinfo

@@ -2,9 +2,11 @@
 //! network) with the experiment, its provenance, the F-I curves, the firing-pattern
 //! table, the summary table and per-run figures.
 
-use crate::analysis::{self, table, AnalysisError};
+use crate::analysis::{self, AnalysisError};
 use crate::plot::{self, Format, Kind};
-use arrow::array::Array;
+use crate::store::layout::{self, FI_CURVE, RUNS, SUMMARY};
+use crate::store::Reader;
+use arrow::array::{Array, RecordBatch};
 use arrow::util::display::array_value_to_string;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ fn escape(s: &str) -> String {
 }
 
 fn read_text(path: &Path) -> Result<String, AnalysisError> {
-    std::fs::read_to_string(path).map_err(|e| table::io_error(path, e))
+    std::fs::read_to_string(path).map_err(|e| AnalysisError::io(path, e))
 }
 
 /// An inline SVG figure, without the XML prolog.
@@ -32,9 +34,12 @@ fn inline_svg(path: &Path) -> Result<String, AnalysisError> {
     })
 }
 
-/// A Parquet table as HTML, first MAX_ROWS rows.
-fn html_table(path: &Path, only: Option<&[&str]>) -> Result<String, AnalysisError> {
-    let batches = table::read(path)?;
+/// A table as HTML, first MAX_ROWS rows; `file` is where the rest is.
+fn html_table(
+    batches: &[RecordBatch],
+    file: &str,
+    only: Option<&[&str]>,
+) -> Result<String, AnalysisError> {
     let Some(schema) = batches.first().map(|b| b.schema()) else {
         return Ok("<p>(empty)</p>".into());
     };
@@ -48,7 +53,7 @@ fn html_table(path: &Path, only: Option<&[&str]>) -> Result<String, AnalysisErro
     }
     h.push_str("</tr></thead><tbody>");
     let mut shown = 0;
-    'outer: for b in &batches {
+    'outer: for b in batches {
         for k in 0..b.num_rows() {
             if shown == MAX_ROWS {
                 break 'outer;
@@ -76,7 +81,7 @@ fn html_table(path: &Path, only: Option<&[&str]>) -> Result<String, AnalysisErro
         let _ = write!(
             h,
             "<p class=\"note\">{shown} of {total} rows shown; {} holds them all.</p>",
-            escape(&path.file_name().unwrap_or_default().to_string_lossy())
+            escape(file)
         );
     }
     Ok(h)
@@ -85,7 +90,8 @@ fn html_table(path: &Path, only: Option<&[&str]>) -> Result<String, AnalysisErro
 /// Write RESULTS/report/index.html (analyzing and plotting first where needed) for
 /// the given runs; returns the page's path.
 pub fn write(root: &Path, runs: &[u32]) -> Result<PathBuf, AnalysisError> {
-    let analysis = analysis::analyze(root)?;
+    let reader = Reader::open(root)?;
+    let analysis = analysis::analyze_with(&reader)?;
     let name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -106,18 +112,18 @@ pub fn write(root: &Path, runs: &[u32]) -> Result<PathBuf, AnalysisError> {
     let _ = write!(
         page,
         "<h2>Experiment</h2><pre>{}</pre>",
-        escape(&read_text(&root.join("experiment.yaml"))?)
+        escape(&read_text(&reader.file(layout::EXPERIMENT))?)
     );
     let _ = write!(
         page,
         "<h2>Provenance</h2><pre>{}</pre>",
-        escape(&read_text(&root.join("provenance.json"))?)
+        escape(&read_text(&reader.file(layout::PROVENANCE))?)
     );
     page.push_str("<h2>F-I curves</h2>");
-    for p in plot::figure(root, Kind::Fi, None, &[Format::Svg])? {
+    for p in plot::draw(&reader, Kind::Fi, None, &[Format::Svg])? {
         page.push_str(&inline_svg(&p)?);
     }
-    page.push_str(&html_table(&root.join("fi_curve.parquet"), None)?);
+    page.push_str(&html_table(&reader.fi_curve()?, &FI_CURVE.entry(), None)?);
     page.push_str("<h2>Firing patterns</h2><p class=\"note\">Classes after Naud et al. (2008); the most common class over each run's neurons.</p><table><thead><tr><th>run_id</th><th>label</th><th>pattern</th></tr></thead><tbody>");
     for (id, label, pattern) in analysis.patterns.iter().take(MAX_ROWS) {
         let _ = write!(
@@ -128,16 +134,23 @@ pub fn write(root: &Path, runs: &[u32]) -> Result<PathBuf, AnalysisError> {
         );
     }
     page.push_str("</tbody></table><h2>Summary</h2>");
-    page.push_str(&html_table(&root.join("summary.parquet"), None)?);
+    page.push_str(&html_table(&reader.summary()?, &SUMMARY.entry(), None)?);
     page.push_str("<h2>Runs</h2>");
     page.push_str(&html_table(
-        &root.join("runs.parquet"),
-        Some(&["run_id", "label", "model", "status", "n_spikes"]),
+        std::slice::from_ref(&reader.runs().table),
+        &RUNS.entry(),
+        Some(&[
+            layout::RUN_ID.name,
+            layout::LABEL.name,
+            layout::param::MODEL,
+            layout::STATUS.name,
+            layout::N_SPIKES.name,
+        ]),
     )?);
     for &id in runs {
         let mut figures = String::new();
         for kind in [Kind::Traces, Kind::Isi, Kind::Phase] {
-            for p in plot::figure(root, kind, Some(id), &[Format::Svg])? {
+            for p in plot::draw(&reader, kind, Some(id), &[Format::Svg])? {
                 figures.push_str(&inline_svg(&p)?);
             }
         }
@@ -146,9 +159,9 @@ pub fn write(root: &Path, runs: &[u32]) -> Result<PathBuf, AnalysisError> {
         }
     }
     page.push_str("</body></html>\n");
-    let dir = root.join("report");
-    std::fs::create_dir_all(&dir).map_err(|e| table::io_error(&dir, e))?;
-    let path = dir.join("index.html");
+    let dir = reader.file(layout::REPORT);
+    std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::io(&dir, e))?;
+    let path = dir.join(layout::REPORT_PAGE);
     crate::store::parquet::write_atomic(&path, page.as_bytes())?;
     Ok(path)
 }

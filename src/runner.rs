@@ -8,25 +8,70 @@ use crate::analysis::{self, Analysis, AnalysisError};
 use crate::engine::{self, EngineError};
 use crate::experiment::plan::Plan;
 use crate::experiment::spec::{Method, RunSpec};
+use crate::store::layout;
 use crate::store::lock::Scope;
-use crate::store::parts::{PartWriters, SpikeWriter, TraceColumns, TraceWriter};
+use crate::store::parts::{PartWriters, TraceColumns};
 use crate::store::provenance::{self, Provenance};
 use crate::store::verify::{Fix, Problem};
 use crate::store::{self, runs, Dataset, Manifest, Meta, OpenMode, RunRecord, StoreError};
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Estimated work per batch: large enough that many small runs share part files
 /// (readers pay per file), small enough that batches balance across threads and an
 /// interruption loses little.
 const BATCH_COST: u64 = 4_000_000;
 
-/// Set to stop after the runs under way (Ctrl-C, or --fail-fast after a failure).
-pub static STOP: AtomicBool = AtomicBool::new(false);
+/// A request to stop after the runs under way, shared between a run and whoever may
+/// stop it (a signal handler, the run itself under `fail_fast`). Each run is given its
+/// own, so stopping one run leaves the next one in the same process alone.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Ask the run to stop; returns whether it had been asked before, so that a second
+    /// Ctrl-C can be told from the first.
+    pub fn cancel(&self) -> bool {
+        self.0.swap(true, Ordering::SeqCst)
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How far a call of [`run`] has got, reported once when its runs start (none done)
+/// and each time one of them finishes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Runs finished by this call, failed ones included.
+    pub runs_done: usize,
+    /// Runs this call set out to do: its shard's share less those already committed.
+    pub runs_total: usize,
+    /// Neuron-steps of the finished runs.
+    pub neuron_steps: u64,
+    /// Time since the runs started.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Neuron-steps per second so far.
+    pub fn rate(&self) -> f64 {
+        self.neuron_steps as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Called with the [`Progress`] as runs start and finish: from any of the run's
+/// threads, one call at a time, so it should return quickly.
+pub type OnProgress = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 /// Which share of the plan this process runs: shard `index` of `count` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +85,18 @@ impl Shard {
 }
 
 /// What the caller chose for a run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunOptions {
     pub out: PathBuf,
     pub threads: usize,
     pub force: bool,
     pub resume: bool,
     pub shard: Shard,
+    /// Stop (cancel `cancel`) at the first failed run.
     pub fail_fast: bool,
-    pub progress: bool,
+    /// Checked before each run starts; the runs under way finish and commit.
+    pub cancel: Cancel,
+    pub on_progress: Option<OnProgress>,
     /// Write summary.parquet and fi_curve.parquet when the dataset completes, while
     /// the writer lock is still held.
     pub analyze: bool,
@@ -56,6 +104,45 @@ pub struct RunOptions {
     pub experiment_text: String,
     pub experiment_path: PathBuf,
     pub command_line: Vec<String>,
+}
+
+impl RunOptions {
+    /// Options to run an experiment (its file's text) into a new dataset at `out` on
+    /// every core, analyzing it at the end; change the fields for anything else.
+    pub fn new(out: impl Into<PathBuf>, experiment_text: impl Into<String>) -> RunOptions {
+        RunOptions {
+            out: out.into(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            force: false,
+            resume: false,
+            shard: Shard::ALL,
+            fail_fast: false,
+            cancel: Cancel::new(),
+            on_progress: None,
+            analyze: true,
+            experiment_text: experiment_text.into(),
+            experiment_path: PathBuf::new(),
+            command_line: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("out", &self.out)
+            .field("threads", &self.threads)
+            .field("force", &self.force)
+            .field("resume", &self.resume)
+            .field("shard", &self.shard)
+            .field("fail_fast", &self.fail_fast)
+            .field("cancel", &self.cancel)
+            .field("on_progress", &self.on_progress.is_some())
+            .field("analyze", &self.analyze)
+            .field("experiment_path", &self.experiment_path)
+            .field("command_line", &self.command_line)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a call of [`run`] did.
@@ -157,39 +244,44 @@ fn trace_columns(plan: &Plan) -> Option<TraceColumns> {
     })
 }
 
-struct Progress {
-    bar: ProgressBar,
+/// Counts finished runs for [`OnProgress`]. The count and the call share one lock so
+/// that reports arrive in order although runs finish on many threads.
+struct Tally<'a> {
     started: Instant,
-    neuron_steps: AtomicU64,
+    done: Mutex<Progress>,
+    report: Option<&'a OnProgress>,
 }
 
-impl Progress {
-    fn new(len: usize, visible: bool) -> Progress {
-        let bar = if visible {
-            let b = ProgressBar::new(len as u64);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}, ETA {eta}",
-            ) {
-                b.set_style(style.progress_chars("=> "));
-            }
-            b
-        } else {
-            ProgressBar::hidden()
+impl<'a> Tally<'a> {
+    /// Reports the start (no run done), so a consumer knows the total before the
+    /// first run, which may be long, finishes.
+    fn new(total: usize, report: Option<&'a OnProgress>) -> Tally<'a> {
+        let start = Progress {
+            runs_done: 0,
+            runs_total: total,
+            neuron_steps: 0,
+            elapsed: Duration::ZERO,
         };
-        Progress {
-            bar,
+        if let Some(report) = report {
+            report(&start);
+        }
+        Tally {
             started: Instant::now(),
-            neuron_steps: AtomicU64::new(0),
+            done: Mutex::new(start),
+            report,
         }
     }
 
     fn done(&self, spec: &RunSpec) {
-        let total = self
+        let Some(report) = self.report else { return };
+        // A callback that panicked leaves a count still worth continuing from.
+        let mut p = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        p.runs_done += 1;
+        p.neuron_steps = p
             .neuron_steps
-            .fetch_add(spec.steps * u64::from(spec.neurons), Ordering::Relaxed);
-        let rate = total as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        self.bar.set_message(format!("{rate:.3e} neuron-steps/s"));
-        self.bar.inc(1);
+            .saturating_add(spec.steps.saturating_mul(u64::from(spec.neurons)));
+        p.elapsed = self.started.elapsed();
+        report(&p);
     }
 }
 
@@ -199,25 +291,16 @@ fn run_batch(
     runs: &[usize],
     opts: &RunOptions,
     traces: Option<TraceColumns>,
-    progress: &Progress,
+    tally: &Tally,
 ) -> Result<Vec<RunRecord>, StoreError> {
     let first = plan.runs[runs[0]].run_id;
     let last = plan.runs[runs[runs.len() - 1]].run_id;
     let batch = store::batch_name(opts.shard.index, first, last);
     dataset.stage(&batch)?;
-    let mut parts = PartWriters {
-        spikes: SpikeWriter::create(&dataset.staged_part(&batch, "spikes"))?,
-        traces: match traces {
-            Some(c) => Some(TraceWriter::create(
-                &dataset.staged_part(&batch, "traces"),
-                c,
-            )?),
-            None => None,
-        },
-    };
+    let mut parts = PartWriters::create(dataset, &batch, traces)?;
     let mut records = Vec::with_capacity(runs.len());
     for &i in runs {
-        if STOP.load(Ordering::SeqCst) {
+        if opts.cancel.is_cancelled() {
             break;
         }
         let spec = &plan.runs[i];
@@ -240,7 +323,7 @@ fn run_batch(
             ),
         };
         if !ok && opts.fail_fast {
-            STOP.store(true, Ordering::SeqCst);
+            opts.cancel.cancel();
         }
         records.push(RunRecord {
             run_id: spec.run_id,
@@ -250,7 +333,7 @@ fn run_batch(
             n_spikes,
             wall_s,
         });
-        progress.done(spec);
+        tally.done(spec);
     }
     if records.is_empty() {
         dataset.discard(&batch)?;
@@ -274,7 +357,9 @@ fn run_batch(
 }
 
 /// Run this process's share of the plan into the dataset at `opts.out`, finish the
-/// dataset if that completes it, and analyze it then (`opts.analyze`).
+/// dataset if that completes it, and analyze it then (`opts.analyze`). Stops early,
+/// with `stopped` set, once `opts.cancel` is cancelled; reports to `opts.on_progress`
+/// as runs finish.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let meta = Meta {
@@ -345,7 +430,7 @@ fn write(
             .collect();
         let groups = batches(&todo, plan);
         let traces = trace_columns(plan);
-        let progress = Progress::new(todo.len(), opts.progress);
+        let tally = Tally::new(todo.len(), opts.on_progress.as_ref());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
             .build()
@@ -353,10 +438,9 @@ fn write(
         let per_batch: Vec<Result<Vec<RunRecord>, StoreError>> = pool.install(|| {
             groups
                 .par_iter()
-                .map(|b| run_batch(dataset, plan, b, opts, traces, &progress))
+                .map(|b| run_batch(dataset, plan, b, opts, traces, &tally))
                 .collect()
         });
-        progress.bar.finish_and_clear();
         for r in per_batch {
             summary.ran.extend(r?);
         }
@@ -372,7 +456,7 @@ fn write(
     };
     // Also when nothing ran: a process killed after its last commit, during the
     // analysis, leaves a complete dataset whose resume must still analyze it.
-    let unanalyzed = !summary.out.join(store::FI_CURVE).exists();
+    let unanalyzed = !summary.out.join(layout::FI_CURVE.entry()).exists();
     if summary.complete && opts.analyze && (!summary.ran.is_empty() || unanalyzed) {
         summary.analysis = Some(analysis::analyze(&summary.out)?);
     }
@@ -401,7 +485,7 @@ fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<boo
             problems: problems.into_iter().map(|p| p.what).collect(),
         });
     }
-    runs::write(&dataset.root.join(store::RUNS), plan, &records)?;
+    runs::write(&dataset.root.join(layout::RUNS.entry()), plan, &records)?;
     Provenance {
         neurodyn_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: env!("NEURODYN_GIT_COMMIT").into(),

@@ -1,4 +1,4 @@
-//! Seeds (DESIGN §6): a run's key is a hash of its canonical resolved parameters and
+//! Seeds: a run's key is a hash of its canonical resolved parameters and
 //! replicate index; its seed comes from (root seed, run key); each neuron draws from
 //! its own ChaCha8 stream of that seed, and stream 0 serves population-wide (shared)
 //! noise. Nothing depends on a run's position in the grid or on the thread count.

@@ -1,5 +1,5 @@
 //! Quantities with units: parsing "10 ms" or "0.5 nA", checking the dimension a key
-//! expects, and converting to the engine's unit set (ms, mV, pA, pF, nS; see DESIGN §3).
+//! expects, and converting to the engine's unit set (ms, mV, pA, pF, nS; see docs/ARCHITECTURE.md).
 //!
 //! Conversions shift the decimal exponent of the written number before it becomes an
 //! f64, so "0.5 nA" is exactly 500 pA and "0.1 ms" is the same double as 0.1.
@@ -14,6 +14,9 @@ pub enum Dim {
     Current,
     Capacitance,
     Conductance,
+    /// The gain k of a quadratic current k (V − V_r)(V − V_t): a conductance per
+    /// voltage (nS/mV, the same as pA/mV²).
+    ConductancePerVoltage,
     Resistance,
     Frequency,
     /// Intensity of white-noise current: current × √time (pA·√ms internally).
@@ -31,6 +34,7 @@ impl Dim {
             Dim::Current => "pA",
             Dim::Capacitance => "pF",
             Dim::Conductance => "nS",
+            Dim::ConductancePerVoltage => "nS_per_mV",
             Dim::Resistance => "GOhm",
             Dim::Frequency => "kHz",
             Dim::NoiseIntensity => "pA_sqrt_ms",
@@ -46,6 +50,7 @@ impl Dim {
             Dim::Current => "a current, e.g. \"500 pA\" or \"0.5 nA\"",
             Dim::Capacitance => "a capacitance, e.g. \"281 pF\"",
             Dim::Conductance => "a conductance, e.g. \"30 nS\"",
+            Dim::ConductancePerVoltage => "a conductance per voltage, e.g. \"0.7 nS/mV\"",
             Dim::Resistance => "a resistance, e.g. \"1 MOhm\"",
             Dim::Frequency => "a frequency, e.g. \"5 Hz\"",
             Dim::NoiseIntensity => "a noise intensity, e.g. \"25 pA*sqrt(ms)\"",
@@ -63,7 +68,7 @@ impl Dim {
             Dim::Conductance => ("S", -9),
             Dim::Resistance => ("Ohm", 9),
             Dim::Frequency => ("Hz", 3),
-            Dim::NoiseIntensity | Dim::Angle => return None,
+            Dim::NoiseIntensity | Dim::Angle | Dim::ConductancePerVoltage => return None,
         })
     }
 }
@@ -76,6 +81,7 @@ impl fmt::Display for Dim {
             Dim::Current => "current",
             Dim::Capacitance => "capacitance",
             Dim::Conductance => "conductance",
+            Dim::ConductancePerVoltage => "conductance per voltage",
             Dim::Resistance => "resistance",
             Dim::Frequency => "frequency",
             Dim::NoiseIntensity => "noise intensity",
@@ -133,6 +139,9 @@ const ALL_DIMS: [Dim; 7] = [
 /// Resolve a unit symbol such as "nA" or "MOhm" to its dimension and the decimal
 /// exponent that takes a number in that unit to the engine unit.
 fn lookup(symbol: &str) -> Option<(Dim, i32)> {
+    if let Some((numerator, denominator)) = symbol.split_once('/') {
+        return ratio(numerator.trim(), denominator.trim());
+    }
     let symbol = symbol.replace('Ω', "Ohm");
     for dim in ALL_DIMS {
         let (base, engine_exp) = dim.base()?;
@@ -146,6 +155,26 @@ fn lookup(symbol: &str) -> Option<(Dim, i32)> {
         }
     }
     None
+}
+
+/// The units written as a quotient: a rate "1/ms" or "/ms" (a frequency: rates of
+/// kinetic models are quoted per time unit, not in Hz) and a conductance per voltage
+/// "nS/mV". The shift is the numerator's minus the denominator's.
+fn ratio(numerator: &str, denominator: &str) -> Option<(Dim, i32)> {
+    if denominator.contains('/') {
+        return None;
+    }
+    let (below, below_shift) = lookup(denominator)?;
+    match (numerator, below) {
+        ("" | "1", Dim::Time) => Some((Dim::Frequency, -below_shift)),
+        (_, Dim::Voltage) => match lookup(numerator)? {
+            (Dim::Conductance, above_shift) => {
+                Some((Dim::ConductancePerVoltage, above_shift - below_shift))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Parse a decimal number and multiply it by 10^shift without rounding in between.
@@ -406,6 +435,8 @@ pub fn format(value: f64, dim: Dim) -> String {
     match dim {
         Dim::NoiseIntensity => format!("{value} pA*sqrt(ms)"),
         Dim::Angle => format!("{value} rad"),
+        // The column spelling "nS_per_mV" is not a unit the parser reads.
+        Dim::ConductancePerVoltage => format!("{value} nS/mV"),
         _ => format!("{value} {}", dim.unit()),
     }
 }
@@ -495,6 +526,43 @@ mod tests {
         assert_eq!(parse("1e-3 s", Dim::Time), Ok(1.0));
         assert_eq!(parse("2.5e2mV", Dim::Voltage), Ok(250.0));
         assert_eq!(parse("0.3 ms", Dim::Time), Ok(0.3));
+    }
+
+    #[test]
+    fn quotient_units_are_rates_and_conductance_slopes() {
+        let k = Dim::ConductancePerVoltage;
+        assert_eq!(parse("0.7 nS/mV", k), Ok(0.7));
+        assert_eq!(parse("700 pS/mV", k), Ok(0.7));
+        assert_eq!(parse("0.7 uS/V", k), Ok(0.7));
+        assert_eq!(parse("0.03 /ms", Dim::Frequency), Ok(0.03));
+        assert_eq!(parse("0.03 1/ms", Dim::Frequency), Ok(0.03));
+        assert_eq!(parse("0.03/ms", Dim::Frequency), Ok(0.03));
+        assert_eq!(parse("30 1/s", Dim::Frequency), Ok(0.03));
+        assert_eq!(parse("30 Hz", Dim::Frequency), Ok(0.03));
+        for bad in ["0.7 nS/ms", "1 1/mV", "2 mV/ms", "1 nS/mV/mV", "1 2/ms"] {
+            assert!(
+                matches!(
+                    parse(bad, k).or(parse(bad, Dim::Frequency)),
+                    Err(UnitError::UnknownUnit { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse("0.7 nS/mV", Dim::Conductance),
+            Err(UnitError::WrongDimension { .. })
+        ));
+        assert_eq!(
+            decimal("0.03 /ms").unwrap(),
+            (
+                Decimal {
+                    mantissa: 3,
+                    exp: -2
+                },
+                Some(Dim::Frequency)
+            )
+        );
+        assert_eq!(parse(&format(0.7, k), k), Ok(0.7));
     }
 
     #[test]

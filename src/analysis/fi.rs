@@ -1,12 +1,13 @@
-//! F-I curves (DESIGN §8): firing rate against injected current, one curve per group
+//! F-I curves: firing rate against injected current, one curve per group
 //! of runs that share every parameter but the swept current and the replicate. Mean,
 //! SD (n − 1) and count over neurons and replicates, for the window, steady-state and
 //! onset rates, and a rheobase estimate per group. The aggregation is a polars lazy
 //! query over the summary joined with the runs' parameters.
 
-use super::table::Runs;
 use super::{AnalysisError, SummaryRow};
-use crate::store::parquet::{field, schema, TableWriter};
+use crate::store::layout::{self, fi_curve_field, param, CURRENT, GROUP, RUNS};
+use crate::store::parquet::TableWriter;
+use crate::store::reader::Runs;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt32Array, UInt64Array,
 };
@@ -17,20 +18,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc as StdArc;
 
-/// Columns of the runs table that are not parameters of a curve.
-const NOT_GROUPING: &[&str] = &[
-    "run_id",
-    "run_key",
-    "seed",
-    "status",
-    "error",
-    "n_spikes",
-    "wall_s",
-    "replicate",
-];
-
-/// The rates aggregated per current.
-const RATES: [&str; 3] = ["rate_Hz", "steady_state_rate_Hz", "onset_rate_Hz"];
+/// Whether a column of the runs table tells curves apart: every parameter but the
+/// replicate, and the label.
+fn is_grouping(name: &str) -> bool {
+    name == layout::LABEL.name || !(RUNS.has(name) || name == param::REPLICATE)
+}
 
 /// The swept current: the first input amplitude (or mean, or offset) column, in pA,
 /// whose value varies across runs; else the first such column; None without input.
@@ -95,8 +87,8 @@ fn to_polars(name: &str, a: &ArrayRef) -> Option<Column> {
     })
 }
 
-/// A polars column as an arrow array with its unit, for writing.
-fn to_arrow(c: &Column) -> Result<(ArrowType, ArrayRef), AnalysisError> {
+/// A polars column as an arrow array, typed as fi_curve.parquet stores it.
+pub fn to_arrow(c: &Column) -> Result<(ArrowType, ArrayRef), AnalysisError> {
     Ok(match c.dtype() {
         DataType::Float64 => (
             ArrowType::Float64,
@@ -133,25 +125,6 @@ fn to_arrow(c: &Column) -> Result<(ArrowType, ArrayRef), AnalysisError> {
     })
 }
 
-/// The unit of a column, read off its name's suffix.
-fn unit_of(name: &str) -> Option<&'static str> {
-    [
-        "pA",
-        "ms",
-        "mV",
-        "pF",
-        "nS",
-        "Hz",
-        "kHz",
-        "GOhm",
-        "rad",
-        "pA_sqrt_ms",
-    ]
-    .into_iter()
-    .rev()
-    .find(|u| name.ends_with(&format!("_{u}")) || name.contains(&format!("_{u}_")))
-}
-
 /// Compute the F-I table; returns it as a polars DataFrame.
 pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisError> {
     let table = &runs.table;
@@ -161,7 +134,7 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
         .fields()
         .iter()
         .map(|f| f.name().clone())
-        .filter(|n| !NOT_GROUPING.contains(&n.as_str()) && Some(n) != current.as_ref())
+        .filter(|n| is_grouping(n) && Some(n) != current.as_ref())
         .collect();
     // A group id per run: runs with equal values in every grouping column share it,
     // numbered by first appearance in run_id order.
@@ -199,35 +172,33 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
         None => vec![0.0; table.num_rows()],
     };
 
-    let rate = |get: fn(&super::TrainStats) -> Option<f64>| -> Vec<Option<f64>> {
-        rows.iter().map(|r| get(&r.stats)).collect()
+    let (group, current_pa) = (GROUP.name, CURRENT.name);
+    let rate = |name: &str| -> Vec<Option<f64>> {
+        let k = layout::STATISTICS.iter().position(|c| c.name == name);
+        rows.iter()
+            .map(|r| k.and_then(|k| super::statistics(&r.stats)[k]))
+            .collect()
     };
-    let samples = DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new(
-                "group".into(),
-                rows.iter()
-                    .map(|r| group_of_run[r.run_id as usize])
-                    .collect::<Vec<u32>>(),
-            ),
-            Column::new(
-                "current_pA".into(),
-                rows.iter()
-                    .map(|r| currents[r.run_id as usize])
-                    .collect::<Vec<f64>>(),
-            ),
-            Column::new("rate_Hz".into(), rate(|s| Some(s.rate_hz))),
-            Column::new(
-                "steady_state_rate_Hz".into(),
-                rate(|s| s.steady_state_rate_hz),
-            ),
-            Column::new("onset_rate_Hz".into(), rate(|s| s.onset_rate_hz)),
-        ],
-    )
-    .map_err(polars_err)?;
+    let mut sample_columns = vec![
+        Column::new(
+            group.into(),
+            rows.iter()
+                .map(|r| group_of_run[r.run_id as usize])
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            current_pa.into(),
+            rows.iter()
+                .map(|r| currents[r.run_id as usize])
+                .collect::<Vec<f64>>(),
+        ),
+    ];
+    for r in layout::FI_RATES {
+        sample_columns.push(Column::new(r.name.into(), rate(r.name)));
+    }
+    let samples = DataFrame::new(rows.len(), sample_columns).map_err(polars_err)?;
     let mut group_columns = vec![Column::new(
-        "group".into(),
+        group.into(),
         (0..first_run_of_group.len() as u32).collect::<Vec<u32>>(),
     )];
     for c in &group_cols {
@@ -245,63 +216,65 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
     let groups = DataFrame::new(first_run_of_group.len(), group_columns).map_err(polars_err)?;
 
     let mut aggs = Vec::new();
-    for r in RATES {
-        aggs.push(col(r).mean().alias(format!("{r}_mean")));
-        aggs.push(col(r).std(1).alias(format!("{r}_sd")));
-        aggs.push(col(r).count().alias(format!("{r}_count")));
+    for (r, [mean, sd, count]) in layout::fi_aggregates() {
+        aggs.push(col(r.name).mean().alias(mean));
+        aggs.push(col(r.name).std(1).alias(sd));
+        aggs.push(col(r.name).count().alias(count));
     }
     let per_current = samples
         .lazy()
-        .group_by([col("group"), col("current_pA")])
+        .group_by([col(group), col(current_pa)])
         .agg(aggs);
+    let rate_mean = format!("{}{}", layout::RATE_HZ.name, layout::FI_MEAN);
     // Rheobase: midway between the largest silent current and the smallest current at
     // which the mean window rate is above zero; null when the curve does not bracket it.
     let first_firing = per_current
         .clone()
-        .filter(col("rate_Hz_mean").gt(lit(0.0)))
-        .group_by([col("group")])
-        .agg([col("current_pA").min().alias("first_firing_pA")]);
+        .filter(col(&rate_mean).gt(lit(0.0)))
+        .group_by([col(group)])
+        .agg([col(current_pa).min().alias("first_firing_pA")]);
     let last_silent = per_current
         .clone()
         .join(
             first_firing.clone(),
-            [col("group")],
-            [col("group")],
+            [col(group)],
+            [col(group)],
             JoinArgs::new(JoinType::Left),
         )
         .filter(
-            col("rate_Hz_mean")
+            col(&rate_mean)
                 .eq(lit(0.0))
-                .and(col("current_pA").lt(col("first_firing_pA"))),
+                .and(col(current_pa).lt(col("first_firing_pA"))),
         )
-        .group_by([col("group")])
-        .agg([col("current_pA").max().alias("last_silent_pA")]);
+        .group_by([col(group)])
+        .agg([col(current_pa).max().alias("last_silent_pA")]);
     let rheobase = first_firing
         .join(
             last_silent,
-            [col("group")],
-            [col("group")],
+            [col(group)],
+            [col(group)],
             JoinArgs::new(JoinType::Left),
         )
         .select([
-            col("group"),
-            ((col("first_firing_pA") + col("last_silent_pA")) / lit(2.0)).alias("rheobase_pA"),
+            col(group),
+            ((col("first_firing_pA") + col("last_silent_pA")) / lit(2.0))
+                .alias(layout::RHEOBASE.name),
         ]);
     let out = groups
         .lazy()
         .join(
             per_current,
-            [col("group")],
-            [col("group")],
+            [col(group)],
+            [col(group)],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
             rheobase,
-            [col("group")],
-            [col("group")],
+            [col(group)],
+            [col(group)],
             JoinArgs::new(JoinType::Left),
         )
-        .sort(["group", "current_pA"], SortMultipleOptions::default())
+        .sort([group, current_pa], SortMultipleOptions::default())
         .collect()
         .map_err(polars_err)?;
     Ok(out)
@@ -310,20 +283,17 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
 /// Write fi_curve.parquet; returns its row count.
 pub fn write(path: &Path, runs: &Runs, rows: &[SummaryRow]) -> Result<usize, AnalysisError> {
     let df = curves(runs, rows)?;
+    let params = runs.table.schema();
     let mut fields = Vec::new();
     let mut arrays = Vec::new();
     for c in df.columns() {
         let (t, a) = to_arrow(c)?;
         let name = c.name().as_str();
-        let unit = if name.ends_with("_count") || name == "group" {
-            None
-        } else {
-            unit_of(name)
-        };
-        fields.push(field(name, t, a.null_count() > 0 || name != "group", unit));
+        let param_unit = params.field_with_name(name).ok().and_then(layout::unit_of);
+        fields.push(fi_curve_field(name, t, param_unit));
         arrays.push(a);
     }
-    let mut w = TableWriter::create(path, schema(fields))?;
+    let mut w = TableWriter::create(path, layout::schema(fields))?;
     if df.height() > 0 {
         w.write(arrays)?;
     }

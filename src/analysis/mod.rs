@@ -1,22 +1,22 @@
-//! Analysis of a finished dataset (DESIGN §8): spike-train statistics and firing
-//! patterns per run and neuron (summary.parquet), and F-I curves per parameter group
-//! (fi_curve.parquet). Spikes are streamed part file by part file (a run's spikes all
-//! sit in one part), and traces are never read, so memory does not grow with the
-//! recording's size.
+//! Analysis of a finished dataset: spike-train statistics and firing patterns per
+//! run and neuron (the summary table), and F-I curves per parameter group (the
+//! fi_curve table). Spikes are streamed part file by part file through the dataset's
+//! `Reader` (a run's spikes all sit in one part), and traces are never read, so
+//! memory does not grow with the recording's size.
 
 pub mod fi;
+pub mod intervals;
 pub mod patterns;
-pub mod table;
 pub mod train;
 
-use crate::store::parquet::{field, schema, TableWriter};
-use crate::store::{Dataset, StoreError};
+use crate::store::layout::{self, FI_CURVE, SUMMARY};
+use crate::store::parquet::TableWriter;
+use crate::store::reader::{RunInfo, Runs, SpikeTrains};
+use crate::store::{Dataset, ReadError, Reader, StoreError};
 use arrow::array::{ArrayRef, Float64Array, StringArray, UInt32Array, UInt64Array};
-use arrow::datatypes::DataType;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use table::Runs;
 use train::{TrainStats, Window};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,27 @@ pub enum AnalysisError {
     NoRun { run: u32, last: usize },
 }
 
+impl AnalysisError {
+    /// A file the analysis, a figure or the report could not read or write.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        AnalysisError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl From<ReadError> for AnalysisError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Store(StoreError::NotComplete(p)) => AnalysisError::Unfinished(p),
+            ReadError::Store(e) => AnalysisError::Store(e),
+            ReadError::Format { path, message } => AnalysisError::Read { path, message },
+            ReadError::Io { path, source } => AnalysisError::Io { path, source },
+        }
+    }
+}
+
 /// One row of summary.parquet.
 #[derive(Clone, Debug)]
 pub struct SummaryRow {
@@ -66,52 +87,51 @@ pub struct Analysis {
 
 /// Analyze the dataset at `root`: write summary.parquet and fi_curve.parquet.
 pub fn analyze(root: &Path) -> Result<Analysis, AnalysisError> {
-    open_verified(root)?;
-    let runs = Runs::read(&root.join("runs.parquet"))?;
-    let rows = summarize(root, &runs)?;
-    write_summary(&root.join("summary.parquet"), &rows)?;
-    let fi_rows = fi::write(&root.join("fi_curve.parquet"), &runs, &rows)?;
+    analyze_with(&Reader::open(root)?)
+}
+
+/// Analyze an open dataset: write summary.parquet and fi_curve.parquet.
+pub fn analyze_with(reader: &Reader) -> Result<Analysis, AnalysisError> {
+    let runs = reader.runs();
+    let rows = summarize(reader)?;
+    write_summary(&reader.file(&SUMMARY.entry()), &rows)?;
+    let fi_rows = fi::write(&reader.file(&FI_CURVE.entry()), runs, &rows)?;
     Ok(Analysis {
         summary_rows: rows.len(),
         fi_rows,
-        patterns: dominant_patterns(&runs, &rows),
+        patterns: dominant_patterns(runs, &rows),
     })
 }
 
 /// The dataset at `root` once it is finished and verified against its manifests:
 /// what every reader calls before it trusts a table.
 pub fn open_verified(root: &Path) -> Result<Dataset, AnalysisError> {
-    Dataset::verified(root).map_err(|e| match e {
-        StoreError::NotComplete(p) => AnalysisError::Unfinished(p),
-        e => AnalysisError::Store(e),
-    })
+    Dataset::verified(root).map_err(|e| AnalysisError::from(ReadError::from(e)))
 }
 
 /// Statistics of every neuron of every successful run, in (run_id, neuron) order.
-pub fn summarize(root: &Path, runs: &Runs) -> Result<Vec<SummaryRow>, AnalysisError> {
+pub fn summarize(reader: &Reader) -> Result<Vec<SummaryRow>, AnalysisError> {
+    summarize_keeping(reader, |_| {})
+}
+
+/// `summarize`, handing each part's spike trains to `keep` once they are summarized,
+/// for a caller that needs the spike times too: the spikes are read once.
+pub fn summarize_keeping(
+    reader: &Reader,
+    mut keep: impl FnMut(SpikeTrains),
+) -> Result<Vec<SummaryRow>, AnalysisError> {
+    let runs = reader.runs();
     let mut per_run: HashMap<u32, Vec<SummaryRow>> = HashMap::new();
-    // The parts the manifests name, not whatever lies in the folder.
-    for file in Dataset::read(root)?.parts("spikes")? {
-        // All spikes of a run are in one part, sorted by neuron then time.
-        let mut trains: HashMap<(u32, u32), Vec<f64>> = HashMap::new();
-        for batch in table::read(&file)? {
-            let id = table::u32_column(&batch, "run_id", &file)?;
-            let neuron = table::u32_column(&batch, "neuron", &file)?;
-            let t = table::f64_column(&batch, "t_ms", &file)?;
-            for k in 0..batch.num_rows() {
-                trains
-                    .entry((id.value(k), neuron.value(k)))
-                    .or_default()
-                    .push(t.value(k));
-            }
-        }
+    reader.for_each_spike_part(|trains| {
         let ids: std::collections::BTreeSet<u32> = trains.keys().map(|(r, _)| *r).collect();
         for id in ids {
             if let Some(run) = runs.get(id) {
                 per_run.insert(id, run_rows(run, &trains));
             }
         }
-    }
+        keep(trains);
+        Ok::<_, AnalysisError>(())
+    })?;
     let mut rows = Vec::new();
     let empty = HashMap::new();
     for run in runs.iter().filter(|r| r.ok) {
@@ -124,7 +144,7 @@ pub fn summarize(root: &Path, runs: &Runs) -> Result<Vec<SummaryRow>, AnalysisEr
     Ok(rows)
 }
 
-fn run_rows(run: &table::RunInfo, trains: &HashMap<(u32, u32), Vec<f64>>) -> Vec<SummaryRow> {
+fn run_rows(run: &RunInfo, trains: &SpikeTrains) -> Vec<SummaryRow> {
     let w = Window {
         start: run.window.0,
         stop: run.window.1,
@@ -144,46 +164,45 @@ fn run_rows(run: &table::RunInfo, trains: &HashMap<(u32, u32), Vec<f64>>) -> Vec
         .collect()
 }
 
+/// A neuron's statistics in the order of `layout::STATISTICS`.
+pub fn statistics(s: &TrainStats) -> [Option<f64>; 8] {
+    [
+        Some(s.rate_hz),
+        s.mean_isi_ms,
+        s.median_isi_ms,
+        s.isi_cv,
+        s.first_spike_latency_ms,
+        s.onset_rate_hz,
+        s.steady_state_rate_hz,
+        s.adaptation_index,
+    ]
+}
+
 fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<(), AnalysisError> {
-    let f = |name: &str, unit: &str| field(name, DataType::Float64, true, Some(unit));
-    let s = schema(vec![
-        field("run_id", DataType::UInt32, false, None),
-        field("neuron", DataType::UInt32, false, None),
-        field("n_spikes", DataType::UInt64, false, None),
-        field("rate_Hz", DataType::Float64, false, Some("Hz")),
-        f("mean_isi_ms", "ms"),
-        f("median_isi_ms", "ms"),
-        field("isi_cv", DataType::Float64, true, None),
-        f("first_spike_latency_ms", "ms"),
-        f("onset_rate_Hz", "Hz"),
-        f("steady_state_rate_Hz", "Hz"),
-        field("adaptation_index", DataType::Float64, true, None),
-        field("pattern", DataType::Utf8, false, None),
-    ]);
-    let opt = |get: fn(&TrainStats) -> Option<f64>| -> ArrayRef {
-        Arc::new(Float64Array::from_iter(rows.iter().map(|r| get(&r.stats))))
-    };
-    let cols: Vec<ArrayRef> = vec![
+    let schema = SUMMARY.schema(Vec::new());
+    let mut cols: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.run_id))),
         Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.neuron))),
         Arc::new(UInt64Array::from_iter_values(
             rows.iter().map(|r| r.stats.n_spikes),
         )),
-        Arc::new(Float64Array::from_iter_values(
-            rows.iter().map(|r| r.stats.rate_hz),
-        )),
-        opt(|s| s.mean_isi_ms),
-        opt(|s| s.median_isi_ms),
-        opt(|s| s.isi_cv),
-        opt(|s| s.first_spike_latency_ms),
-        opt(|s| s.onset_rate_hz),
-        opt(|s| s.steady_state_rate_hz),
-        opt(|s| s.adaptation_index),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.stats.pattern.name()),
-        )),
     ];
-    let mut w = TableWriter::create(path, s)?;
+    for (k, column) in layout::STATISTICS.iter().enumerate() {
+        let values = rows.iter().map(|r| statistics(&r.stats)[k]);
+        // A statistic is null where a train is too short for it; the rate never is.
+        let a: ArrayRef = if column.nullable {
+            Arc::new(Float64Array::from_iter(values))
+        } else {
+            Arc::new(Float64Array::from_iter_values(
+                values.map(Option::unwrap_or_default),
+            ))
+        };
+        cols.push(a);
+    }
+    cols.push(Arc::new(StringArray::from_iter_values(
+        rows.iter().map(|r| r.stats.pattern.name()),
+    )));
+    let mut w = TableWriter::create(path, schema)?;
     if !rows.is_empty() {
         w.write(cols)?;
     }

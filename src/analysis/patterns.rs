@@ -23,7 +23,7 @@
 //!    `delayed_accelerating` (r < 1/ADAPT_RATIO and delayed; `accelerating` if not
 //!    delayed), `adapting` (r > ADAPT_RATIO), else `tonic` (`delayed_tonic` if delayed).
 
-use super::train::{isis, mean, sd, Window};
+use super::intervals::{isis, mean, sd, Window};
 
 /// Short and long ISIs of a burster differ by more than this factor.
 pub const BURST_GAP: f64 = 3.0;

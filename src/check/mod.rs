@@ -8,32 +8,13 @@
 pub mod snapshot;
 mod traces;
 
-use serde::{Deserialize, Serialize};
+use crate::store::layout;
+use serde::Serialize;
 use snapshot::{FiPoint, NeuronSnap, RunSnap, Snapshot, SnapshotError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// How far results may move before they count as different. A statistic passes when
-/// |new − base| <= atol + rtol·|base| (in the column's own unit); a spike passes when
-/// its partner is within `spike_tol` ms.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Tolerances {
-    pub rtol: f64,
-    pub atol: f64,
-    pub spike_tol_ms: f64,
-}
-
-impl Default for Tolerances {
-    /// Tight enough to catch any change to the model or the integrator (a 1 % change
-    /// of b moves spike times by far more than 1 µs), loose enough for the last-bit
-    /// differences of exp() between C libraries, which move spike times by ~1e-12 ms.
-    fn default() -> Self {
-        Tolerances {
-            rtol: 1e-6,
-            atol: 1e-9,
-            spike_tol_ms: 1e-3,
-        }
-    }
-}
+/// The check's tolerances belong to the experiment (its `check:` section).
+pub use crate::experiment::tolerances::Tolerances;
 
 /// Two runs with fewer differing parameters than this are taken as the same grid
 /// point of a changed experiment (e.g. model.b scaled everywhere) and compared.
@@ -245,7 +226,9 @@ pub fn compare(base: &Snapshot, new: &Snapshot, tol: &Tolerances) -> Result<Repo
         }
     }
     let trace_rows_compared = match (&base.root, &new.root) {
-        (Some(b), Some(n)) => traces::compare(&mut ctx, b, n, &same_status)?,
+        (Some(_), Some(_)) => {
+            traces::compare(&mut ctx, &base.trace_parts, &new.trace_parts, &same_status)?
+        }
         _ => None,
     };
     let fi_points_compared = compare_fi(&mut ctx, &base.fi_curve, &new.fi_curve);
@@ -415,7 +398,7 @@ fn compare_times(ctx: &mut Ctx, run: &RunSnap, neuron: u32, base: &[f64], new: &
 fn compare_fi(ctx: &mut Ctx, base: &[FiPoint], new: &[FiPoint]) -> usize {
     let loose = |p: &FiPoint| -> (String, String) {
         let get = |c: &str| p.key.get(c).cloned().unwrap_or_default();
-        (get("label"), get("current_pA"))
+        (get(layout::LABEL.name), get(layout::CURRENT.name))
     };
     let mut unused: Vec<bool> = vec![true; new.len()];
     let exact: HashMap<&BTreeMap<String, String>, usize> =
@@ -635,6 +618,7 @@ mod tests {
             tolerances: None,
             config_sha256: None,
             root: None,
+            trace_parts: Vec::new(),
         }
     }
 

@@ -9,16 +9,15 @@
 //! pass a dataset whose spikes changed after its analysis.
 
 use super::Tolerances;
-use crate::analysis::table::{self, Runs};
 use crate::analysis::{self, fi, AnalysisError, SummaryRow};
-use crate::store::{parquet::write_atomic, Dataset};
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array,
-    UInt64Array,
-};
+use crate::store::layout::{self, is_fi_value, RUNS};
+use crate::store::parquet::write_atomic;
+use crate::store::reader::{self as table, Runs};
+use crate::store::{ReadError, Reader};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, UInt32Type, UInt64Type};
 use arrow::util::display::array_value_to_string;
-use polars::prelude::{Column, DataFrame, DataType as PlType, PolarsError};
+use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -26,11 +25,6 @@ use std::sync::Arc;
 
 /// Version of the golden file layout; a file of another version is refused.
 pub const GOLDEN_FORMAT: u32 = 1;
-
-/// Columns of runs.parquet that are not parameters: identity, outcome and timing.
-const NOT_PARAMS: &[&str] = &[
-    "run_id", "run_key", "label", "seed", "status", "error", "n_spikes", "wall_s",
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -52,6 +46,12 @@ pub enum SnapshotError {
         path: PathBuf,
         detail: String,
     },
+}
+
+impl From<ReadError> for SnapshotError {
+    fn from(e: ReadError) -> Self {
+        SnapshotError::Read(e.into())
+    }
 }
 
 /// One neuron of one run: its spike count, firing pattern and the numeric columns of
@@ -100,10 +100,13 @@ pub struct Snapshot {
     /// SHA-256 of the experiment file a results folder was run from.
     #[serde(skip)]
     pub config_sha256: Option<String>,
-    /// The results folder, whose traces are streamed when compared; None for a golden
-    /// file.
+    /// The results folder; None for a golden file.
     #[serde(skip)]
     pub root: Option<PathBuf>,
+    /// The results folder's trace part files (as its manifests name them), streamed
+    /// when compared; empty when it records no traces and for a golden file.
+    #[serde(skip)]
+    pub trace_parts: Vec<PathBuf>,
 }
 
 impl Snapshot {
@@ -121,63 +124,57 @@ impl Snapshot {
 
     pub fn from_dataset(root: &Path) -> Result<Snapshot, SnapshotError> {
         // A damaged dataset is refused before anything in it is trusted.
-        crate::analysis::open_verified(root)?;
-        let meta = Dataset::read(root)
-            .map(|d| d.meta)
-            .map_err(AnalysisError::from)?;
-        let runs = Runs::read(&root.join("runs.parquet"))?;
-        let mut snaps = run_snaps(&runs, &root.join("runs.parquet"))?;
+        let reader = Reader::open(root).map_err(AnalysisError::from)?;
+        let runs = reader.runs();
+        let mut snaps = run_snaps(runs, &reader.file(&RUNS.entry()))?;
         let key_of: HashMap<u32, String> =
             snaps.iter().map(|(k, r)| (r.run_id, k.clone())).collect();
-        let rows = analysis::summarize(root, &runs)?;
+        // The spike times are kept as the statistics are recomputed from them.
+        let mut spikes: HashMap<(String, u32), Vec<f64>> = HashMap::new();
+        let rows = analysis::summarize_keeping(&reader, |trains| {
+            for ((run_id, neuron), times) in trains {
+                if let Some(key) = key_of.get(&run_id) {
+                    spikes
+                        .entry((key.clone(), neuron))
+                        .or_default()
+                        .extend(times);
+                }
+            }
+        })?;
         let neurons: Vec<(u32, NeuronSnap)> = rows.iter().map(neuron_of_row).collect();
-        let summary = root.join("summary.parquet");
-        if summary.exists() {
+        if reader.has(&layout::SUMMARY) {
+            let summary = reader.file(&layout::SUMMARY.entry());
             let mut stored = Vec::new();
-            for batch in table::read(&summary)? {
+            for batch in reader.summary()? {
                 stored.extend(neuron_snaps(&batch, &summary)?);
             }
             verify_summary(root, &summary, &stored, &neurons)?;
         }
-        let fi_curve = fi_points_of(&fi::curves(&runs, &rows)?)?;
-        let fi_path = root.join("fi_curve.parquet");
-        if fi_path.exists() {
-            verify_fi(root, &fi_path, &fi_points(&fi_path)?, &fi_curve)?;
+        let fi_curve = fi_points_of(&fi::curves(runs, &rows)?)?;
+        if reader.has(&layout::FI_CURVE) {
+            let fi_path = reader.file(&layout::FI_CURVE.entry());
+            let mut stored = Vec::new();
+            for b in reader.fi_curve()? {
+                batch_points(&b, &fi_path, &mut stored)?;
+            }
+            verify_fi(root, &fi_path, &stored, &fi_curve)?;
         }
         for (run_id, n) in neurons {
             if let Some(run) = key_of.get(&run_id).and_then(|k| snaps.get_mut(k)) {
                 run.neurons.push(n);
             }
         }
-        let mut spikes: HashMap<(String, u32), Vec<f64>> = HashMap::new();
-        for file in Dataset::read(root)
-            .map_err(AnalysisError::from)?
-            .parts("spikes")
-            .map_err(AnalysisError::from)?
-        {
-            for b in table::read(&file)? {
-                let id = table::u32_column(&b, "run_id", &file)?;
-                let neuron = table::u32_column(&b, "neuron", &file)?;
-                let t = table::f64_column(&b, "t_ms", &file)?;
-                for k in 0..b.num_rows() {
-                    if let Some(key) = key_of.get(&id.value(k)) {
-                        spikes
-                            .entry((key.clone(), neuron.value(k)))
-                            .or_default()
-                            .push(t.value(k));
-                    }
-                }
-            }
-        }
+        let meta = reader.meta();
         Ok(Snapshot {
             format: GOLDEN_FORMAT,
-            experiment: meta.name,
+            experiment: meta.name.clone(),
             tolerances: None,
             runs: snaps,
             fi_curve,
             spikes: Some(spikes),
-            config_sha256: Some(meta.config_sha256),
+            config_sha256: Some(meta.config_sha256.clone()),
             root: Some(root.to_path_buf()),
+            trace_parts: reader.parts(&layout::TRACES),
         })
     }
 
@@ -251,13 +248,13 @@ fn cell(a: &dyn Array, k: usize) -> String {
 
 fn run_snaps(runs: &Runs, path: &Path) -> Result<BTreeMap<String, RunSnap>, SnapshotError> {
     let t = &runs.table;
-    let keys = table::string_column(t, "run_key", path)?;
-    let status = table::string_column(t, "status", path)?;
+    let keys = table::string_column(t, layout::RUN_KEY.name, path)?;
+    let status = table::string_column(t, layout::STATUS.name, path)?;
     let params: Vec<(String, &dyn Array)> = t
         .schema()
         .fields()
         .iter()
-        .filter(|f| !NOT_PARAMS.contains(&f.name().as_str()))
+        .filter(|f| !RUNS.has(f.name()))
         .filter_map(|f| Some((f.name().clone(), t.column_by_name(f.name())?.as_ref())))
         .collect();
     let mut out = BTreeMap::new();
@@ -280,10 +277,10 @@ fn run_snaps(runs: &Runs, path: &Path) -> Result<BTreeMap<String, RunSnap>, Snap
 }
 
 fn neuron_snaps(b: &RecordBatch, path: &Path) -> Result<Vec<(u32, NeuronSnap)>, SnapshotError> {
-    let ids = table::u32_column(b, "run_id", path)?;
-    let neurons = table::u32_column(b, "neuron", path)?;
-    let counts = table::u64_column(b, "n_spikes", path)?;
-    let patterns = table::string_column(b, "pattern", path)?;
+    let ids = table::u32_column(b, layout::RUN_ID.name, path)?;
+    let neurons = table::u32_column(b, layout::NEURON.name, path)?;
+    let counts = table::u64_column(b, layout::N_SPIKES.name, path)?;
+    let patterns = table::string_column(b, layout::PATTERN.name, path)?;
     let floats: Vec<(&str, &arrow::array::Float64Array)> = b
         .schema_ref()
         .fields()
@@ -315,50 +312,22 @@ fn neuron_snaps(b: &RecordBatch, path: &Path) -> Result<Vec<(u32, NeuronSnap)>, 
         .collect())
 }
 
-/// Whether a column of fi_curve.parquet is a result rather than part of a row's
-/// identity.
-fn is_fi_value(name: &str) -> bool {
-    name.ends_with("_mean")
-        || name.ends_with("_sd")
-        || name.ends_with("_count")
-        || name == "rheobase_pA"
-}
-
-fn fi_points(path: &Path) -> Result<Vec<FiPoint>, SnapshotError> {
-    let mut out = Vec::new();
-    for b in table::read(path)? {
-        batch_points(&b, path, &mut out)?;
-    }
-    Ok(out)
-}
-
 /// The F-I table computed in memory, as fi_curve.parquet would read back: each
 /// column gets the Arrow type the file would give it, so cells print the same.
 fn fi_points_of(df: &DataFrame) -> Result<Vec<FiPoint>, SnapshotError> {
-    let polars = |e: PolarsError| SnapshotError::Read(AnalysisError::Polars(e.to_string()));
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     for c in df.columns() {
-        let a: ArrayRef = match c.dtype() {
-            PlType::Float64 => Arc::new(Float64Array::from_iter(c.f64().map_err(polars)?.iter())),
-            PlType::UInt64 => Arc::new(UInt64Array::from_iter(c.u64().map_err(polars)?.iter())),
-            PlType::UInt32 => Arc::new(UInt32Array::from_iter(c.u32().map_err(polars)?.iter())),
-            PlType::String => Arc::new(StringArray::from_iter(c.str().map_err(polars)?.iter())),
-            PlType::Boolean => Arc::new(BooleanArray::from_iter(c.bool().map_err(polars)?.iter())),
-            // Counts come as polars' index type, which the file stores as UInt64.
-            _ => {
-                let cast: Column = c.cast(&PlType::UInt64).map_err(polars)?;
-                Arc::new(UInt64Array::from_iter(cast.u64().map_err(polars)?.iter()))
-            }
-        };
-        fields.push(Field::new(c.name().as_str(), a.data_type().clone(), true));
+        let (t, a) = fi::to_arrow(c)?;
+        fields.push(Field::new(c.name().as_str(), t, true));
         arrays.push(a);
     }
     let mut out = Vec::new();
     if df.height() > 0 {
-        let path = Path::new("fi_curve.parquet");
+        let entry = layout::FI_CURVE.entry();
+        let path = Path::new(&entry);
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-            .map_err(|e| table::read_error(path, e))?;
+            .map_err(|e| ReadError::format(path, e))?;
         batch_points(&batch, path, &mut out)?;
     }
     Ok(out)
@@ -374,7 +343,7 @@ fn batch_points(b: &RecordBatch, path: &Path, out: &mut Vec<FiPoint>) -> Result<
         for (f, a) in schema.fields().iter().zip(b.columns()) {
             let name = f.name().clone();
             // Group numbers follow run-key order, so they are not an identity.
-            if name == "group" {
+            if name == layout::GROUP.name {
                 continue;
             }
             if !is_fi_value(&name) {
@@ -390,7 +359,7 @@ fn batch_points(b: &RecordBatch, path: &Path, out: &mut Vec<FiPoint>) -> Result<
             } else if let Some(x) = a.as_primitive_opt::<UInt32Type>() {
                 Some(f64::from(x.value(k)))
             } else {
-                let e = table::read_error(path, format!("column '{name}' is not numeric"));
+                let e = ReadError::format(path, format!("column '{name}' is not numeric"));
                 return Err(e.into());
             };
             point.values.insert(name, value);
@@ -403,19 +372,11 @@ fn batch_points(b: &RecordBatch, path: &Path, out: &mut Vec<FiPoint>) -> Result<
 /// The statistics columns of summary.parquet, as a neuron's snapshot names them.
 fn neuron_of_row(r: &SummaryRow) -> (u32, NeuronSnap) {
     let s = &r.stats;
-    let stats = [
-        ("rate_Hz", Some(s.rate_hz)),
-        ("mean_isi_ms", s.mean_isi_ms),
-        ("median_isi_ms", s.median_isi_ms),
-        ("isi_cv", s.isi_cv),
-        ("first_spike_latency_ms", s.first_spike_latency_ms),
-        ("onset_rate_Hz", s.onset_rate_hz),
-        ("steady_state_rate_Hz", s.steady_state_rate_hz),
-        ("adaptation_index", s.adaptation_index),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let stats = layout::STATISTICS
+        .iter()
+        .zip(analysis::statistics(s))
+        .map(|(c, v)| (c.name.to_string(), v))
+        .collect();
     (
         r.run_id,
         NeuronSnap {

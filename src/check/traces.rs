@@ -6,9 +6,8 @@
 
 use super::snapshot::{RunSnap, SnapshotError};
 use super::{score, show, Ctx, Kind};
-use crate::analysis::table::read_error;
-use crate::analysis::AnalysisError;
-use crate::store::Dataset;
+use crate::store::layout;
+use crate::store::ReadError;
 use arrow::array::{Array, AsArray, Float64Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{Float64Type, UInt32Type};
 use parquet::arrow::arrow_reader::{
@@ -20,7 +19,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The value columns a trace part may have, in the order differences are listed.
-const VALUES: [&str; 3] = ["V_mV", "I_pA", "w_pA"];
+const VALUES: [&str; 3] = [layout::V.name, layout::I.name, layout::W.name];
 
 /// Rows per record batch read (about 2.5 MB per side).
 const BATCH_ROWS: usize = 1 << 16;
@@ -43,7 +42,7 @@ struct TraceIndex {
 }
 
 fn bad(path: &Path, e: impl std::fmt::Display) -> SnapshotError {
-    read_error(path, e).into()
+    ReadError::format(path, e).into()
 }
 
 fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, SnapshotError> {
@@ -52,23 +51,13 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, SnapshotEr
 }
 
 impl TraceIndex {
-    /// The parts the dataset's manifests name (stray files are not part of it); None
-    /// when it recorded no traces.
-    fn read(root: &Path) -> Result<Option<TraceIndex>, SnapshotError> {
-        let manifests = Dataset::read(root)
-            .and_then(|d| d.manifests())
-            .map_err(AnalysisError::from)?;
-        let mut files: Vec<PathBuf> = manifests
-            .iter()
-            .filter(|m| m.parts.iter().any(|p| p.table == "traces"))
-            .map(|m| {
-                root.join("traces")
-                    .join(format!("part-{}.parquet", m.batch))
-            })
-            .collect();
-        if files.is_empty() {
+    /// The index of a dataset's trace parts (as its manifests name them); None when
+    /// it recorded no traces.
+    fn read(parts: &[PathBuf]) -> Result<Option<TraceIndex>, SnapshotError> {
+        if parts.is_empty() {
             return Ok(None);
         }
+        let mut files = parts.to_vec();
         files.sort();
         TraceIndex::of_files(files).map(Some)
     }
@@ -86,8 +75,8 @@ impl TraceIndex {
             }
             columns = Some(has);
             let id = schema
-                .index_of("run_id")
-                .map_err(|_| bad(path, "no column 'run_id'"))?;
+                .index_of(layout::RUN_ID.name)
+                .map_err(|_| bad(path, format!("no column '{}'", layout::RUN_ID.name)))?;
             let mask = ProjectionMask::roots(builder.parquet_schema(), [id]);
             let reader = builder
                 .with_projection(mask)
@@ -115,7 +104,12 @@ impl TraceIndex {
                 let ids = b
                     .column(0)
                     .as_primitive_opt::<UInt32Type>()
-                    .ok_or_else(|| bad(path, "column 'run_id' is not UInt32"))?;
+                    .ok_or_else(|| {
+                        bad(
+                            path,
+                            format!("column '{}' is not UInt32", layout::RUN_ID.name),
+                        )
+                    })?;
                 for &run in ids.values() {
                     match current {
                         Some((r, _)) if r == run => {}
@@ -244,12 +238,8 @@ fn rows(b: &RecordBatch, path: &Path) -> Result<Rows, SnapshotError> {
             .cloned()
     };
     Ok(Rows {
-        neuron: b
-            .column_by_name("neuron")
-            .and_then(|c| c.as_primitive_opt::<UInt32Type>())
-            .cloned()
-            .ok_or_else(|| bad(path, "no UInt32 column 'neuron'"))?,
-        t: f64s("t_ms").ok_or_else(|| bad(path, "no Float64 column 't_ms'"))?,
+        neuron: crate::store::reader::u32_column(b, layout::NEURON.name, path)?.clone(),
+        t: crate::store::reader::f64_column(b, layout::T.name, path)?.clone(),
         values: VALUES.map(f64s),
     })
 }
@@ -366,15 +356,16 @@ fn compare_run(
     Ok(compared)
 }
 
-/// Compare the traces of the paired runs (baseline, new) of two results folders;
-/// returns the row pairs compared, None when neither recorded traces.
+/// Compare the traces of the paired runs (baseline, new) of two results folders,
+/// given their trace parts; returns the row pairs compared, None when neither
+/// recorded traces.
 pub(super) fn compare(
     ctx: &mut Ctx,
-    base_root: &Path,
-    new_root: &Path,
+    base_parts: &[PathBuf],
+    new_parts: &[PathBuf],
     pairs: &[(&RunSnap, &RunSnap)],
 ) -> Result<Option<usize>, SnapshotError> {
-    let (base, new) = match (TraceIndex::read(base_root)?, TraceIndex::read(new_root)?) {
+    let (base, new) = match (TraceIndex::read(base_parts)?, TraceIndex::read(new_parts)?) {
         (Some(b), Some(n)) => (b, n),
         (None, None) => return Ok(None),
         (b, _) => {

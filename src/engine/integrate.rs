@@ -2,7 +2,6 @@
 //! threshold crossing inside a step. The input current over a step is given at its
 //! start, midpoint and end; each method uses what its order needs.
 
-use crate::model::lif::Lif;
 use crate::model::Dynamics;
 
 /// Currents at the start, midpoint and end of a (sub-)step, in pA.
@@ -43,8 +42,9 @@ pub struct Euler;
 /// Classical fourth-order Runge–Kutta; the current is evaluated at the stage times.
 pub struct Rk4;
 
-/// Exact integration of the LIF's linear ODE with the current held at its midpoint
-/// value over the step (exact for piecewise-constant input; second order otherwise).
+/// Exact integration of a model with a closed-form step (the LIF's linear ODE), with
+/// the current held at its midpoint value over the step (exact for piecewise-constant
+/// input; second order otherwise).
 pub struct Exact;
 
 impl<M: Dynamics> Integrator<M> for Euler {
@@ -72,14 +72,14 @@ impl<M: Dynamics> Integrator<M> for Rk4 {
     }
 }
 
-impl Integrator<Lif> for Exact {
-    /// The LIF has no upswing, so its slope is never asked for (0 here).
+impl<M: Dynamics> Integrator<M> for Exact {
+    /// Closed-form models have no upswing, so their slope is never asked for (0 here).
     #[inline(always)]
-    fn step_and_slope(m: &Lif, v: f64, _w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
-        (m.exact(v, i.mid, h), 0.0, 0.0)
+    fn step_and_slope(m: &M, v: f64, _w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
+        (m.exact_step(v, i.mid, h), 0.0, 0.0)
     }
 
-    fn crossing(m: &Lif, v: f64, w: f64, h: f64, at: &dyn Fn(f64) -> Currents) -> f64 {
+    fn crossing(m: &M, v: f64, w: f64, h: f64, at: &dyn Fn(f64) -> Currents) -> f64 {
         // Closed form when the current is constant over the step; otherwise (the
         // midpoint value moves with s) fall back to root finding.
         let whole = at(h);
@@ -88,7 +88,7 @@ impl Integrator<Lif> for Exact {
                 return s.clamp(0.0, h);
             }
         }
-        let theta = m.v_th;
+        let theta = m.spike_voltage();
         locate(|s| Self::step(m, v, w, at(s), s).0 - theta, v - theta, h)
     }
 }

@@ -118,14 +118,13 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>>(
 mod tests {
     use super::*;
     use crate::engine::integrate::{Euler, Rk4};
-    use crate::model::{self, adex::Adex, ModelKind};
+    use crate::model::{self, adex::Adex, Model, ModelKind};
 
     /// The vectorised versions (AVX-512, AVX2, chosen at run time) must give the same
     /// bits as the portable loop, or results would depend on the CPU.
     #[test]
     fn dispatched_and_portable_loops_agree_bit_for_bit() {
-        let mut p = model::defaults(ModelKind::Adex);
-        model::complete(ModelKind::Adex, &mut p, &[]);
+        let p = model::Params::defaults(ModelKind::by_name("adex").unwrap());
         let m = Adex::new(&p);
         let n = 1001;
         let mut x = 12345u64;

@@ -8,7 +8,7 @@ pub mod kernel;
 mod population;
 
 use crate::experiment::spec::{Method, RunSpec};
-use crate::model::{adex::Adex, eif::Eif, lif::Lif, ModelKind};
+use crate::model::{self, Model, ModelKind, Visit};
 use integrate::{Euler, Exact, Rk4};
 
 /// Trace rows buffered per block before they are handed on; with the block size
@@ -58,8 +58,8 @@ pub enum EngineError {
     NonFinite { neuron: u32, t: f64, v: f64, w: f64 },
     #[error("neuron {neuron} fired more than {limit} spikes within one step at t = {t} ms")]
     Runaway { neuron: u32, t: f64, limit: u32 },
-    #[error("method 'exact' integrates only the LIF model, not {0}")]
-    ExactNeedsLif(ModelKind),
+    #[error("method 'exact' needs a model with a closed-form step, and {0} has none")]
+    NoClosedForm(ModelKind),
     #[error("writing output: {0}")]
     Sink(SinkError),
 }
@@ -72,18 +72,27 @@ pub struct Outcome {
 
 /// Integrate the run and stream its output to `sink`.
 pub fn simulate(spec: &RunSpec, sink: &mut dyn Sink) -> Result<Outcome, EngineError> {
-    let p = &spec.params;
-    match (spec.model, spec.method) {
-        (ModelKind::Lif, Method::Euler) => population::run::<Lif, Euler>(spec, Lif::new(p), sink),
-        (ModelKind::Lif, Method::Rk4) => population::run::<Lif, Rk4>(spec, Lif::new(p), sink),
-        (ModelKind::Lif, Method::Exact) => population::run::<Lif, Exact>(spec, Lif::new(p), sink),
-        (ModelKind::Eif, Method::Euler) => population::run::<Eif, Euler>(spec, Eif::new(p), sink),
-        (ModelKind::Eif, Method::Rk4) => population::run::<Eif, Rk4>(spec, Eif::new(p), sink),
-        (ModelKind::Adex, Method::Euler) => {
-            population::run::<Adex, Euler>(spec, Adex::new(p), sink)
+    model::visit(spec.model, Integrate { spec, sink })
+}
+
+/// The run's model and method, made into one monomorphised integration loop.
+struct Integrate<'a> {
+    spec: &'a RunSpec,
+    sink: &'a mut dyn Sink,
+}
+
+impl Visit for Integrate<'_> {
+    type Output = Result<Outcome, EngineError>;
+
+    fn visit<M: Model>(self) -> Self::Output {
+        let Integrate { spec, sink } = self;
+        let m = M::new(&spec.params);
+        match spec.method {
+            Method::Euler => population::run::<M, Euler>(spec, m, sink),
+            Method::Rk4 => population::run::<M, Rk4>(spec, m, sink),
+            Method::Exact if M::DEF.closed_form => population::run::<M, Exact>(spec, m, sink),
+            Method::Exact => Err(EngineError::NoClosedForm(spec.model)),
         }
-        (ModelKind::Adex, Method::Rk4) => population::run::<Adex, Rk4>(spec, Adex::new(p), sink),
-        (kind, Method::Exact) => Err(EngineError::ExactNeedsLif(kind)),
     }
 }
 

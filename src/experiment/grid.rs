@@ -1,8 +1,8 @@
-//! Sweep axes (DESIGN §5): lists and ranges of values for dotted parameter paths,
+//! Sweep axes: lists and ranges of values for dotted parameter paths,
 //! generated from integer counts and exact decimals, and the points of a grid (the
 //! Cartesian product of its axes and zip groups).
 
-use super::raw::Scalar;
+use super::scalar::Scalar;
 use crate::error::{InputError, Location};
 use crate::units::{self, Decimal, Dim};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};

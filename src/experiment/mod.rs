@@ -1,10 +1,18 @@
 //! Experiments: the YAML file (`raw`), the one `load` function that reads it, and the
 //! `plan` that turns it into validated RunSpecs (`spec`).
 
+mod estimate;
 pub mod grid;
+mod layers;
 pub mod plan;
 pub mod raw;
+mod resolve;
+pub mod scalar;
 pub mod spec;
+pub mod tolerances;
+pub mod tsv;
+mod validate;
+mod values;
 
 use crate::error::{did_you_mean, InputError, Location};
 use raw::ExperimentRaw;

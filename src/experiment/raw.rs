@@ -1,56 +1,13 @@
-//! The experiment file as written (DESIGN §5): serde structs that mirror the YAML,
+//! The experiment file as written: serde structs that mirror the YAML,
 //! reject unknown keys, and keep each value's source location. Nothing here checks
 //! meaning; `plan` does that. Quantities stay text until `plan` knows their dimension.
 
 use super::grid::AxesRaw;
+pub use super::scalar::{Scalar, Q};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::fmt;
-
-/// A scalar as written: "10 ms", 0, 1.5.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Scalar {
-    Text(String),
-    Number(f64),
-}
-
-impl fmt::Display for Scalar {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scalar::Text(s) => f.write_str(s),
-            Scalar::Number(x) => write!(f, "{x}"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a quantity with a unit, such as \"10 ms\"")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Scalar, E> {
-                Ok(Scalar::Text(s.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, x: f64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(x))
-            }
-            fn visit_i64<E: de::Error>(self, x: i64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(x as f64))
-            }
-            fn visit_u64<E: de::Error>(self, x: u64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(x as f64))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A quantity with its location in the file.
-pub type Q = Spanned<Scalar>;
 
 /// Top level of an experiment file.
 #[derive(Debug, Deserialize)]
@@ -109,151 +66,176 @@ pub struct VariantRaw {
     pub zip: Option<Vec<Spanned<AxesRaw>>>,
 }
 
-/// Lists every optional quantity field of a raw struct once, so that its
-/// (key, value) entries can be enumerated without repeating the field list.
-macro_rules! quantity_fields {
-    ($ty:ident { $($field:ident => $key:literal),+ $(,)? }) => {
-        impl $ty {
-            /// The quantities that were written, with their YAML keys.
-            pub fn entries(&self) -> Vec<(&'static str, &Q)> {
-                let mut out = Vec::new();
-                $(if let Some(q) = &self.$field { out.push(($key, q)); })+
-                out
-            }
-
-            /// Set a quantity by its YAML key; false for a key this struct lacks.
-            pub fn set(&mut self, key: &str, q: Q) -> bool {
-                match key {
-                    $($key => self.$field = Some(q),)+
-                    _ => return false,
-                }
-                true
-            }
-        }
-    };
-}
-
-/// `model:` — every key any model knows; `plan` checks which apply.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `model:` — its `type` and the parameters as written, each under a key some model
+/// of the registry knows (any other key is rejected here, with its location); `plan`
+/// checks which apply to the chosen model.
+#[derive(Clone, Debug, Default)]
 pub struct ModelRaw {
-    #[serde(rename = "type", default)]
     pub kind: Option<Spanned<String>>,
-    #[serde(rename = "C", default)]
-    pub c: Option<Q>,
-    #[serde(rename = "g_L", default)]
-    pub g_l: Option<Q>,
-    #[serde(default)]
-    pub tau_m: Option<Q>,
-    #[serde(rename = "R", default)]
-    pub r: Option<Q>,
-    #[serde(rename = "E_L", default)]
-    pub e_l: Option<Q>,
-    #[serde(rename = "V_th", default)]
-    pub v_th: Option<Q>,
-    #[serde(rename = "V_T", default)]
-    pub v_t: Option<Q>,
-    #[serde(rename = "Delta_T", default)]
-    pub delta_t: Option<Q>,
-    #[serde(rename = "V_peak", default)]
-    pub v_peak: Option<Q>,
-    #[serde(rename = "V_reset", default)]
-    pub v_reset: Option<Q>,
-    #[serde(default)]
-    pub t_ref: Option<Q>,
-    #[serde(default)]
-    pub a: Option<Q>,
-    #[serde(default)]
-    pub b: Option<Q>,
-    #[serde(default)]
-    pub tau_w: Option<Q>,
+    entries: Vec<(&'static str, Q)>,
 }
 
-quantity_fields!(ModelRaw {
-    c => "C", g_l => "g_L", tau_m => "tau_m", r => "R", e_l => "E_L", v_th => "V_th",
-    v_t => "V_T", delta_t => "Delta_T", v_peak => "V_peak", v_reset => "V_reset",
-    t_ref => "t_ref", a => "a", b => "b", tau_w => "tau_w",
-});
-
-/// The stimulus types of DESIGN §4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StimulusKind {
-    Constant,
-    Step,
-    Sine,
-    Noise,
-    Ramp,
-    Pulses,
-    Spread,
-}
-
-impl StimulusKind {
-    pub const ALL: [StimulusKind; 7] = [
-        StimulusKind::Constant,
-        StimulusKind::Step,
-        StimulusKind::Sine,
-        StimulusKind::Noise,
-        StimulusKind::Ramp,
-        StimulusKind::Pulses,
-        StimulusKind::Spread,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            StimulusKind::Constant => "constant",
-            StimulusKind::Step => "step",
-            StimulusKind::Sine => "sine",
-            StimulusKind::Noise => "noise",
-            StimulusKind::Ramp => "ramp",
-            StimulusKind::Pulses => "pulses",
-            StimulusKind::Spread => "spread",
-        }
+impl ModelRaw {
+    /// The quantities that were written, with their keys.
+    pub fn entries(&self) -> Vec<(&'static str, &Q)> {
+        self.entries.iter().map(|(k, q)| (*k, q)).collect()
     }
 }
 
-/// One stimulus — every key any stimulus knows; `plan` checks which apply.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StimulusRaw {
-    #[serde(rename = "type")]
-    pub kind: Spanned<String>,
-    #[serde(default)]
-    pub amplitude: Option<Q>,
-    #[serde(default)]
-    pub start: Option<Q>,
-    #[serde(default)]
-    pub stop: Option<Q>,
-    #[serde(default)]
-    pub offset: Option<Q>,
-    #[serde(default)]
-    pub frequency: Option<Q>,
-    #[serde(default)]
-    pub phase: Option<Q>,
-    #[serde(default)]
-    pub mean: Option<Q>,
-    #[serde(default)]
-    pub sigma: Option<Q>,
-    #[serde(default)]
-    pub tau: Option<Q>,
-    #[serde(default)]
-    pub from: Option<Q>,
-    #[serde(default)]
-    pub to: Option<Q>,
-    #[serde(default)]
-    pub width: Option<Q>,
-    #[serde(default)]
-    pub period: Option<Q>,
-    #[serde(default)]
-    pub count: Option<Spanned<Scalar>>,
-    #[serde(default)]
-    pub shared: Option<Spanned<bool>>,
+/// Every parameter key of every model, as serde's unknown-field error wants it.
+fn model_keys() -> &'static [&'static str] {
+    static KEYS: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(crate::model::all_keys);
+    &KEYS
 }
 
-quantity_fields!(StimulusRaw {
-    amplitude => "amplitude", start => "start", stop => "stop", offset => "offset",
-    frequency => "frequency", phase => "phase", mean => "mean", sigma => "sigma",
-    tau => "tau", from => "from", to => "to", width => "width", period => "period",
-});
+impl<'de> Deserialize<'de> for ModelRaw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModelRaw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a model: a map with a type and parameters")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ModelRaw, A::Error> {
+                let mut m = ModelRaw::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "type" {
+                        m.kind = Some(map.next_value()?);
+                        continue;
+                    }
+                    let Some(k) = model_keys().iter().find(|k| **k == key) else {
+                        return Err(de::Error::unknown_field(&key, model_keys()));
+                    };
+                    let q: Q = map.next_value()?;
+                    m.entries.retain(|(e, _)| e != k);
+                    m.entries.push((k, q));
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// One stimulus as written: its `type` and its keys. A key that no stimulus kind of
+/// the registry (`crate::stimulus::STIMULI`) knows is rejected here, with its location;
+/// `plan` checks which keys apply to the type.
+#[derive(Clone, Debug)]
+pub struct StimulusRaw {
+    pub kind: Spanned<String>,
+    /// The quantities, in the registry's key order whatever the file's, so that `plan`
+    /// meets (and reports) them in a fixed order.
+    quantities: Vec<(&'static str, Q)>,
+    /// The keys that are not quantities, typed as the registry says.
+    extras: Vec<(&'static str, ExtraRaw)>,
+}
+
+/// A stimulus key that is not a quantity, as written.
+#[derive(Clone, Debug)]
+pub enum ExtraRaw {
+    Count(Spanned<Scalar>),
+    Flag(Spanned<bool>),
+}
+
+impl StimulusRaw {
+    /// The quantities that were written, with their keys.
+    pub fn entries(&self) -> Vec<(&'static str, &Q)> {
+        self.quantities.iter().map(|(k, q)| (*k, q)).collect()
+    }
+
+    /// The quantity written under `key`.
+    pub fn get(&self, key: &str) -> Option<&Q> {
+        self.quantities
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, q)| q)
+    }
+
+    /// The non-quantity keys that were written.
+    pub fn extras(&self) -> &[(&'static str, ExtraRaw)] {
+        &self.extras
+    }
+
+    /// Set a quantity by its key; false for a key that is no stimulus's quantity.
+    pub fn set(&mut self, key: &str, q: Q) -> bool {
+        set_quantity(&mut self.quantities, key, q)
+    }
+}
+
+/// Put `q` under `key` in registry order, replacing an earlier value; false for a key
+/// that is no stimulus's quantity.
+fn set_quantity(quantities: &mut Vec<(&'static str, Q)>, key: &str, q: Q) -> bool {
+    let order = stimulus_quantities();
+    let Some(rank) = order.iter().position(|k| *k == key) else {
+        return false;
+    };
+    quantities.retain(|(k, _)| *k != key);
+    let at = quantities
+        .iter()
+        .position(|(k, _)| order.iter().position(|o| o == k) > Some(rank))
+        .unwrap_or(quantities.len());
+    quantities.insert(at, (order[rank], q));
+    true
+}
+
+/// Every quantity key of every stimulus kind.
+fn stimulus_quantities() -> &'static [&'static str] {
+    static KEYS: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(crate::stimulus::quantity_keys);
+    &KEYS
+}
+
+/// Every key a stimulus may have, as serde's unknown-field error wants it.
+fn stimulus_keys() -> &'static [&'static str] {
+    static KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut keys = vec!["type"];
+        keys.extend(crate::stimulus::quantity_keys());
+        keys.extend(crate::stimulus::extra_keys());
+        keys
+    });
+    &KEYS
+}
+
+impl<'de> Deserialize<'de> for StimulusRaw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::stimulus::{find_extra, ExtraForm};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StimulusRaw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a stimulus: a map with a type and its keys")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StimulusRaw, A::Error> {
+                let mut kind = None;
+                let mut quantities = Vec::new();
+                let mut extras: Vec<(&'static str, ExtraRaw)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "type" {
+                        kind = Some(map.next_value()?);
+                    } else if stimulus_quantities().contains(&key.as_str()) {
+                        set_quantity(&mut quantities, &key, map.next_value()?);
+                    } else if let Some(extra) = find_extra(&key) {
+                        let value = match extra.form {
+                            ExtraForm::Count { .. } => ExtraRaw::Count(map.next_value()?),
+                            ExtraForm::Flag => ExtraRaw::Flag(map.next_value()?),
+                        };
+                        extras.retain(|(k, _)| *k != extra.name);
+                        extras.push((extra.name, value));
+                    } else {
+                        return Err(de::Error::unknown_field(&key, stimulus_keys()));
+                    }
+                }
+                Ok(StimulusRaw {
+                    kind: kind.ok_or_else(|| de::Error::missing_field("type"))?,
+                    quantities,
+                    extras,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 
 /// `input:` — one stimulus or a list of stimuli to be summed.
 #[derive(Clone, Debug)]

@@ -3,10 +3,10 @@
 //! run can be re-executed alone.
 
 use crate::model::{ModelKind, Params};
-use crate::stimulus::{Input, Stimulus};
+use crate::stimulus::{Field, Input};
 use crate::units::Dim;
 
-/// Integration method (DESIGN §5 `method`).
+/// Integration method (the experiment's `method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Euler,
@@ -116,83 +116,8 @@ impl Column {
     }
 }
 
-/// A stimulus's type name and its keys with dimension and value.
-pub fn stimulus_fields(s: &Stimulus) -> (&'static str, Vec<(&'static str, Dim, f64)>) {
-    use Dim::*;
-    match *s {
-        Stimulus::Constant { amplitude } => ("constant", vec![("amplitude", Current, amplitude)]),
-        Stimulus::Step {
-            amplitude,
-            start,
-            stop,
-        } => {
-            let mut f = vec![("amplitude", Current, amplitude), ("start", Time, start)];
-            if let Some(stop) = stop {
-                f.push(("stop", Time, stop));
-            }
-            ("step", f)
-        }
-        Stimulus::Sine {
-            offset,
-            amplitude,
-            frequency,
-            phase,
-            start,
-        } => (
-            "sine",
-            vec![
-                ("offset", Current, offset),
-                ("amplitude", Current, amplitude),
-                ("frequency", Frequency, frequency),
-                ("phase", Angle, phase),
-                ("start", Time, start),
-            ],
-        ),
-        Stimulus::Ramp {
-            start,
-            stop,
-            from,
-            to,
-        } => (
-            "ramp",
-            vec![
-                ("start", Time, start),
-                ("stop", Time, stop),
-                ("from", Current, from),
-                ("to", Current, to),
-            ],
-        ),
-        Stimulus::Spread { from, to } => {
-            ("spread", vec![("from", Current, from), ("to", Current, to)])
-        }
-        Stimulus::Pulses {
-            amplitude,
-            width,
-            period,
-            start,
-            ..
-        } => (
-            "pulses",
-            vec![
-                ("amplitude", Current, amplitude),
-                ("width", Time, width),
-                ("period", Time, period),
-                ("start", Time, start),
-            ],
-        ),
-        Stimulus::Noise(ref n) => {
-            let mut f = vec![("mean", Current, n.mean)];
-            match n.tau {
-                Some(tau) => f.extend([("sigma", Current, n.sigma), ("tau", Time, tau)]),
-                None => f.push(("sigma", NoiseIntensity, n.sigma)),
-            }
-            ("noise", f)
-        }
-    }
-}
-
 impl RunSpec {
-    /// Every parameter of the run as typed columns (DESIGN §7). With `indexed_inputs`
+    /// Every parameter of the run as typed columns (the runs table's). With `indexed_inputs`
     /// stimulus columns are numbered (input_0_…, input_1_…), as needed when any run
     /// of the plan sums several stimuli.
     pub fn parameters(&self, indexed_inputs: bool) -> Vec<Column> {
@@ -229,27 +154,18 @@ impl RunSpec {
             } else {
                 "input".to_string()
             };
-            let (kind, fields) = stimulus_fields(s);
             cols.push(Column::new(
                 format!("{prefix}_type"),
                 None,
-                Value::Str(kind.into()),
+                Value::Str(s.name().into()),
             ));
-            for (key, dim, value) in fields {
-                cols.push(Column::quantity(&format!("{prefix}_{key}"), dim, value));
-            }
-            match s {
-                Stimulus::Pulses { count: Some(c), .. } => cols.push(Column::new(
-                    format!("{prefix}_count"),
-                    None,
-                    Value::U64((*c).into()),
-                )),
-                Stimulus::Noise(n) => cols.push(Column::new(
-                    format!("{prefix}_shared"),
-                    None,
-                    Value::Bool(n.shared),
-                )),
-                _ => {}
+            for (key, field) in s.fields() {
+                let name = format!("{prefix}_{key}");
+                cols.push(match field {
+                    Field::Quantity(dim, x) => Column::quantity(&name, dim, x),
+                    Field::Count(c) => Column::new(name, None, Value::U64(c.into())),
+                    Field::Flag(b) => Column::new(name, None, Value::Bool(b)),
+                });
             }
         }
         cols.push(Column::quantity("window_start", Dim::Time, self.window.0));

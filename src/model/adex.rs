@@ -27,17 +27,14 @@
 //! Rheobase (Touboul & Brette 2008): when a < C/τ_w the transition is a saddle-node
 //! at I = (g_L + a)[V_T − E_L − Δ_T + Δ_T ln(1 + a/g_L)].
 
-use super::eif::Exponential;
+use super::eif::{exponential_relations, Exponential};
 use super::{
-    concat_params, exponential_params, membrane_params, reset_params, Default, Dynamics, ParamInfo,
-    Params, Rule,
+    concat_params, exponential_params, membrane_params, reset_params, Default, Dynamics, Model,
+    ModelDef, ParamInfo, Params, Rule,
 };
 use crate::units::Dim;
 
-pub const TITLE: &str = "Adaptive exponential integrate-and-fire";
-pub const EQUATIONS: &str = "C dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_T)/Delta_T) - w + I(t); tau_w dw/dt = a (V - E_L) - w; spike when V >= V_peak: V -> V_reset, w -> w + b; V held for t_ref while w evolves";
-
-pub const PARAMS: &[ParamInfo] = concat_params!(
+const PARAMS: &[ParamInfo] = concat_params!(
     membrane_params!(),
     exponential_params!(),
     reset_params!(),
@@ -81,19 +78,45 @@ pub struct Adex {
     pub t_ref: f64,
 }
 
-impl Adex {
-    pub fn new(p: &Params) -> Self {
+/// The phase plane at constant current I: the V nullcline
+/// w = −g_L (V − E_L) + g_L Δ_T exp((V − V_T)/Δ_T) + I and the w nullcline
+/// w = a (V − E_L).
+fn nullclines(p: &Params, v: f64, i: f64) -> (f64, f64) {
+    let (g_l, e_l) = (p.value("g_L"), p.value("E_L"));
+    let (v_t, delta_t) = (p.value("V_T"), p.value("Delta_T"));
+    let v_null = -g_l * (v - e_l) + g_l * delta_t * ((v - v_t) / delta_t).exp() + i;
+    (v_null, p.value("a") * (v - e_l))
+}
+
+impl Model for Adex {
+    const DEF: ModelDef = ModelDef {
+        name: "adex",
+        title: "Adaptive exponential integrate-and-fire",
+        equations: "C dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_T)/Delta_T) - w + I(t); tau_w dw/dt = a (V - E_L) - w; spike when V >= V_peak: V -> V_reset, w -> w + b; V held for t_ref while w evolves",
+        params: PARAMS,
+        has_w: true,
+        closed_form: false,
+        membrane_alternative: true,
+        relations: exponential_relations,
+        spike_voltage: |p| p.value("V_peak"),
+        rest: |p| p.value("E_L"),
+        reset: |p| p.value("V_reset"),
+        shortest_time_constant: |p| (p.value("C") / p.value("g_L")).min(p.value("tau_w")),
+        nullclines: Some(nullclines),
+    };
+
+    fn new(p: &Params) -> Self {
         Adex {
-            g_l: p.g_l,
-            inv_c: 1.0 / p.c,
-            e_l: p.e_l,
+            g_l: p.value("g_L"),
+            inv_c: 1.0 / p.value("C"),
+            e_l: p.value("E_L"),
             exp: Exponential::new(p),
-            a: p.a,
-            b: p.b,
-            inv_tau_w: 1.0 / p.tau_w,
-            v_peak: p.v_peak,
-            v_reset: p.v_reset,
-            t_ref: p.t_ref,
+            a: p.value("a"),
+            b: p.value("b"),
+            inv_tau_w: 1.0 / p.value("tau_w"),
+            v_peak: p.value("V_peak"),
+            v_reset: p.value("V_reset"),
+            t_ref: p.value("t_ref"),
         }
     }
 }

@@ -21,14 +21,32 @@
 
 use super::fastexp;
 use super::{
-    concat_params, exponential_params, membrane_params, reset_params, Dynamics, ParamInfo, Params,
+    concat_params, exponential_params, membrane_params, reset_params, Dynamics, Model, ModelDef,
+    ParamInfo, Params, Violation,
 };
 
-pub const TITLE: &str = "Exponential integrate-and-fire";
-pub const EQUATIONS: &str = "C dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_T)/Delta_T) + I(t); spike when V >= V_peak: V -> V_reset, held for t_ref";
-
-pub const PARAMS: &[ParamInfo] =
+const PARAMS: &[ParamInfo] =
     concat_params!(membrane_params!(), exponential_params!(), reset_params!(),);
+
+/// The relations of the exponential models (EIF, AdEx): V_T < V_peak, V_reset < V_peak.
+pub fn exponential_relations(p: &Params) -> Result<(), Violation> {
+    let (v_t, v_peak, v_reset) = (p.value("V_T"), p.value("V_peak"), p.value("V_reset"));
+    if v_peak <= v_t {
+        return Err(Violation {
+            key: "V_peak",
+            message: format!("V_peak must be above V_T (got V_peak {v_peak} mV, V_T {v_t} mV)"),
+        });
+    }
+    if v_reset >= v_peak {
+        return Err(Violation {
+            key: "V_reset",
+            message: format!(
+                "V_reset must be below V_peak (got V_reset {v_reset} mV, V_peak {v_peak} mV)"
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// How far above V_peak (in units of Δ_T) the exponential keeps growing. Above that
 /// the term is held constant: the state is past V_peak, so the step is a spike
@@ -46,11 +64,12 @@ pub struct Exponential {
 
 impl Exponential {
     pub fn new(p: &Params) -> Self {
+        let (v_t, delta_t, v_peak) = (p.value("V_T"), p.value("Delta_T"), p.value("V_peak"));
         Exponential {
-            v_t: p.v_t,
-            inv_delta_t: 1.0 / p.delta_t,
-            g_delta_t: p.g_l * p.delta_t,
-            x_max: (p.v_peak - p.v_t) / p.delta_t + EXP_HEADROOM,
+            v_t,
+            inv_delta_t: 1.0 / delta_t,
+            g_delta_t: p.value("g_L") * delta_t,
+            x_max: (v_peak - v_t) / delta_t + EXP_HEADROOM,
         }
     }
 
@@ -91,16 +110,32 @@ pub struct Eif {
     pub t_ref: f64,
 }
 
-impl Eif {
-    pub fn new(p: &Params) -> Self {
+impl Model for Eif {
+    const DEF: ModelDef = ModelDef {
+        name: "eif",
+        title: "Exponential integrate-and-fire",
+        equations: "C dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_T)/Delta_T) + I(t); spike when V >= V_peak: V -> V_reset, held for t_ref",
+        params: PARAMS,
+        has_w: false,
+        closed_form: false,
+        membrane_alternative: true,
+        relations: exponential_relations,
+        spike_voltage: |p| p.value("V_peak"),
+        rest: |p| p.value("E_L"),
+        reset: |p| p.value("V_reset"),
+        shortest_time_constant: |p| p.value("C") / p.value("g_L"),
+        nullclines: None,
+    };
+
+    fn new(p: &Params) -> Self {
         Eif {
-            g_l: p.g_l,
-            inv_c: 1.0 / p.c,
-            e_l: p.e_l,
+            g_l: p.value("g_L"),
+            inv_c: 1.0 / p.value("C"),
+            e_l: p.value("E_L"),
             exp: Exponential::new(p),
-            v_peak: p.v_peak,
-            v_reset: p.v_reset,
-            t_ref: p.t_ref,
+            v_peak: p.value("V_peak"),
+            v_reset: p.value("V_reset"),
+            t_ref: p.value("t_ref"),
         }
     }
 }

@@ -22,15 +22,12 @@
 
 use super::fastexp;
 use super::{
-    concat_params, membrane_params, reset_params, Default, Dynamics, ParamInfo, Params, Rule,
+    concat_params, membrane_params, reset_params, Default, Dynamics, Model, ModelDef, ParamInfo,
+    Params, Rule, Violation,
 };
 use crate::units::Dim;
 
-pub const TITLE: &str = "Leaky integrate-and-fire";
-pub const EQUATIONS: &str =
-    "C dV/dt = -g_L (V - E_L) + I(t); spike when V >= V_th: V -> V_reset, held for t_ref";
-
-pub const PARAMS: &[ParamInfo] = concat_params!(
+const PARAMS: &[ParamInfo] = concat_params!(
     membrane_params!(),
     [ParamInfo {
         name: "V_th",
@@ -55,33 +52,48 @@ pub struct Lif {
     pub g_l: f64,
 }
 
-impl Lif {
-    pub fn new(p: &Params) -> Self {
+fn relations(p: &Params) -> Result<(), Violation> {
+    let (v_reset, v_th) = (p.value("V_reset"), p.value("V_th"));
+    if v_reset >= v_th {
+        return Err(Violation {
+            key: "V_reset",
+            message: format!(
+                "V_reset must be below the threshold V_th (got V_reset {v_reset} mV, V_th {v_th} mV)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl Model for Lif {
+    const DEF: ModelDef = ModelDef {
+        name: "lif",
+        title: "Leaky integrate-and-fire",
+        equations: "C dV/dt = -g_L (V - E_L) + I(t); spike when V >= V_th: V -> V_reset, held for t_ref",
+        params: PARAMS,
+        has_w: false,
+        closed_form: true,
+        membrane_alternative: true,
+        relations,
+        spike_voltage: |p| p.value("V_th"),
+        rest: |p| p.value("E_L"),
+        reset: |p| p.value("V_reset"),
+        shortest_time_constant: |p| p.value("C") / p.value("g_L"),
+        nullclines: None,
+    };
+
+    fn new(p: &Params) -> Self {
+        let (c, g_l) = (p.value("C"), p.value("g_L"));
         Lif {
-            g_over_c: p.g_l / p.c,
-            inv_c: 1.0 / p.c,
-            e_l: p.e_l,
-            v_th: p.v_th,
-            v_reset: p.v_reset,
-            t_ref: p.t_ref,
-            tau_m: p.tau_m(),
-            g_l: p.g_l,
+            g_over_c: g_l / c,
+            inv_c: 1.0 / c,
+            e_l: p.value("E_L"),
+            v_th: p.value("V_th"),
+            v_reset: p.value("V_reset"),
+            t_ref: p.value("t_ref"),
+            tau_m: c / g_l,
+            g_l,
         }
-    }
-
-    /// V after `h` ms under constant current i: the exact solution of the linear ODE.
-    #[inline]
-    pub fn exact(&self, v: f64, i: f64, h: f64) -> f64 {
-        let v_inf = self.e_l + i / self.g_l;
-        v_inf + (v - v_inf) * fastexp::exp(-h / self.tau_m)
-    }
-
-    /// Time after which V, starting below V_th, reaches V_th under constant current i;
-    /// None when it never does.
-    #[inline]
-    pub fn exact_crossing(&self, v: f64, i: f64) -> Option<f64> {
-        let v_inf = self.e_l + i / self.g_l;
-        (v_inf > self.v_th).then(|| self.tau_m * ((v_inf - v) / (v_inf - self.v_th)).ln())
     }
 }
 
@@ -100,5 +112,15 @@ impl Dynamics for Lif {
     }
     fn t_ref(&self) -> f64 {
         self.t_ref
+    }
+    /// The exact solution of the linear ODE under constant current.
+    #[inline(always)]
+    fn exact_step(&self, v: f64, i: f64, h: f64) -> f64 {
+        let v_inf = self.e_l + i / self.g_l;
+        v_inf + (v - v_inf) * fastexp::exp(-h / self.tau_m)
+    }
+    fn exact_crossing(&self, v: f64, i: f64) -> Option<f64> {
+        let v_inf = self.e_l + i / self.g_l;
+        (v_inf > self.v_th).then(|| self.tau_m * ((v_inf - v) / (v_inf - self.v_th)).ln())
     }
 }

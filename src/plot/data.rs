@@ -1,30 +1,27 @@
-//! What a figure needs from the dataset: one run's parameters, its traces and spikes
-//! (read only from the part files its manifest names), and the F-I table.
+//! What a figure needs from the dataset, through its `Reader`: one run's parameters,
+//! its traces and spikes, and the F-I curves.
 
-use crate::analysis::table::{self, Runs};
 use crate::analysis::AnalysisError;
-use crate::store::Dataset;
+use crate::model::{ModelKind, Params};
+use crate::store::layout::{self, param, FI_CURVE};
+use crate::store::reader::{self as table, ReadError, Reader, Runs};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Float64Type, UInt64Type};
 use arrow::util::display::array_value_to_string;
-use std::path::Path;
 
 /// The run parameters the figures use (engine units).
 #[derive(Clone, Debug, Default)]
 pub struct RunParams {
     pub run_id: u32,
     pub label: String,
-    pub model: String,
     pub neurons: u32,
     pub duration: f64,
     pub window: (f64, f64),
-    pub g_l: f64,
-    pub e_l: f64,
-    pub v_t: f64,
-    pub delta_t: f64,
-    pub a: f64,
+    /// The model's parameters, read back through the registry (None for a model this
+    /// build does not know).
+    pub model: Option<Params>,
     pub v_reset: f64,
-    /// V_peak (EIF, AdEx) or V_th (LIF).
+    /// The voltage whose crossing is a spike (the model's cut-off or threshold).
     pub v_spike: f64,
 }
 
@@ -74,7 +71,7 @@ impl RunData {
     pub fn isis(&self) -> Vec<f64> {
         self.trains()
             .iter()
-            .flat_map(|t| crate::analysis::train::isis(t))
+            .flat_map(|t| crate::analysis::intervals::isis(t))
             .collect()
     }
 
@@ -83,7 +80,7 @@ impl RunData {
         self.trains()
             .iter()
             .flat_map(|t| {
-                let i = crate::analysis::train::isis(t);
+                let i = crate::analysis::intervals::isis(t);
                 i.windows(2).map(|p| (p[0], p[1])).collect::<Vec<_>>()
             })
             .collect()
@@ -100,14 +97,7 @@ impl RunData {
             .filter(|&s| self.t[s] >= self.params.window.0 && self.t[s] < self.params.window.1)
             .map(|s| self.i[s])
             .collect();
-        crate::analysis::train::median(&within).unwrap_or(0.0)
-    }
-}
-
-fn read_error(path: &Path, m: impl std::fmt::Display) -> AnalysisError {
-    AnalysisError::Read {
-        path: path.to_path_buf(),
-        message: m.to_string(),
+        crate::analysis::intervals::median(&within).unwrap_or(0.0)
     }
 }
 
@@ -124,89 +114,51 @@ fn params(runs: &Runs, id: u32) -> Result<RunParams, AnalysisError> {
             .filter(|c| !c.is_null(k))
             .map_or(f64::NAN, |c| c.value(k))
     };
-    let model = t
-        .column_by_name("model")
+    let name = t
+        .column_by_name(param::MODEL)
         .map(|c| array_value_to_string(c, k).unwrap_or_default())
         .unwrap_or_default();
-    let v_spike = if model == "lif" {
-        f("model_V_th_mV")
-    } else {
-        f("model_V_peak_mV")
-    };
+    // Each parameter's column is named as `RunSpec::parameters` writes it.
+    let model = ModelKind::by_name(&name).map(|kind| {
+        let mut p = Params::defaults(kind);
+        for info in kind.params() {
+            p.set(
+                info.name,
+                f(&format!("model_{}_{}", info.name, info.dim.unit())),
+            );
+        }
+        p
+    });
+    let (v_reset, v_spike) = model.map_or((f64::NAN, f64::NAN), |p| {
+        let def = p.kind().def();
+        ((def.reset)(&p), (def.spike_voltage)(&p))
+    });
     Ok(RunParams {
         run_id: id,
         label: info.label.clone(),
         neurons: info.neurons,
-        duration: f("duration_ms"),
+        duration: f(param::DURATION_MS),
         window: info.window,
-        g_l: f("model_g_L_nS"),
-        e_l: f("model_E_L_mV"),
-        v_t: f("model_V_T_mV"),
-        delta_t: f("model_Delta_T_mV"),
-        a: f("model_a_nS"),
-        v_reset: f("model_V_reset_mV"),
-        v_spike,
         model,
+        v_reset,
+        v_spike,
     })
 }
 
 /// Load one run: parameters, recorded samples and spikes.
-pub fn run_data(root: &Path, id: u32) -> Result<RunData, AnalysisError> {
-    let runs = Runs::read(&root.join("runs.parquet"))?;
-    let mut d = RunData {
-        params: params(&runs, id)?,
-        ..RunData::default()
-    };
-    let dataset = Dataset::read(root)?;
-    let Some(batch) = dataset
-        .manifests()?
-        .into_iter()
-        .find(|m| m.runs.iter().any(|r| r.run_id == id))
-    else {
-        return Ok(d);
-    };
-    let part = |table: &str| {
-        root.join(table)
-            .join(format!("part-{}.parquet", batch.batch))
-    };
-    let spikes = part("spikes");
-    if spikes.exists() {
-        for b in table::read(&spikes)? {
-            let rid = table::u32_column(&b, "run_id", &spikes)?;
-            let n = table::u32_column(&b, "neuron", &spikes)?;
-            let t = table::f64_column(&b, "t_ms", &spikes)?;
-            for k in (0..b.num_rows()).filter(|&k| rid.value(k) == id) {
-                d.spikes.push((n.value(k), t.value(k)));
-            }
-        }
-    }
-    let traces = part("traces");
-    if traces.exists() {
-        for b in table::read(&traces)? {
-            let rid = table::u32_column(&b, "run_id", &traces)?;
-            let n = table::u32_column(&b, "neuron", &traces)?;
-            let t = table::f64_column(&b, "t_ms", &traces)?;
-            let col = |name: &str| {
-                b.column_by_name(name)
-                    .and_then(|c| c.as_primitive_opt::<Float64Type>().cloned())
-            };
-            let (v, i, w) = (col("V_mV"), col("I_pA"), col("w_pA"));
-            for k in (0..b.num_rows()).filter(|&k| rid.value(k) == id) {
-                d.neuron.push(n.value(k));
-                d.t.push(t.value(k));
-                if let Some(v) = &v {
-                    d.v.push(v.value(k));
-                }
-                if let Some(i) = &i {
-                    d.i.push(i.value(k));
-                }
-                if let Some(w) = w.as_ref().filter(|w| !w.is_null(k)) {
-                    d.w.push(w.value(k));
-                }
-            }
-        }
-    }
-    Ok(d)
+pub fn run_data(reader: &Reader, id: u32) -> Result<RunData, AnalysisError> {
+    let params = params(reader.runs(), id)?;
+    let spikes = reader.run_spikes(id)?;
+    let traces = reader.run_traces(id)?;
+    Ok(RunData {
+        params,
+        neuron: traces.neuron,
+        t: traces.t,
+        v: traces.v,
+        i: traces.i,
+        w: traces.w,
+        spikes,
+    })
 }
 
 /// One F-I curve: its legend and (current, mean rate, SD) points.
@@ -217,36 +169,44 @@ pub struct Curve {
 }
 
 /// The curves of fi_curve.parquet, labelled by the parameters that tell them apart.
-pub fn fi_curves(root: &Path) -> Result<Vec<Curve>, AnalysisError> {
-    let path = root.join("fi_curve.parquet");
-    let batches = table::read(&path)?;
+pub fn fi_curves(reader: &Reader) -> Result<Vec<Curve>, AnalysisError> {
+    let path = reader.file(&FI_CURVE.entry());
+    let batches = reader.fi_curve()?;
     let Some(schema) = batches.first().map(|b| b.schema()) else {
         return Ok(Vec::new());
     };
-    let all =
-        arrow::compute::concat_batches(&schema, &batches).map_err(|e| read_error(&path, e))?;
+    let all = arrow::compute::concat_batches(&schema, &batches)
+        .map_err(|e| ReadError::format(&path, e))?;
     if all.num_rows() == 0 {
         return Ok(Vec::new());
     }
     let group = all
-        .column_by_name("group")
+        .column_by_name(layout::GROUP.name)
         .and_then(|c| {
             c.as_primitive_opt::<arrow::datatypes::UInt32Type>()
                 .cloned()
         })
         .or_else(|| {
-            all.column_by_name("group")
+            all.column_by_name(layout::GROUP.name)
                 .and_then(|c| c.as_primitive_opt::<UInt64Type>())
                 .map(|c| c.iter().map(|v| v.map(|x| x as u32)).collect())
         })
-        .ok_or_else(|| read_error(&path, "no group column"))?;
-    let current = table::f64_column(&all, "current_pA", &path)?;
-    let mean = table::f64_column(&all, "rate_Hz_mean", &path)?;
-    let sd = table::f64_column(&all, "rate_Hz_sd", &path)?;
-    // Parameter columns sit between "group" and "current_pA".
+        .ok_or_else(|| ReadError::format(&path, "no group column"))?;
+    let rate = |suffix: &str| format!("{}{suffix}", layout::RATE_HZ.name);
+    let current = table::f64_column(&all, layout::CURRENT.name, &path)?;
+    let mean = table::f64_column(&all, &rate(layout::FI_MEAN), &path)?;
+    let sd = table::f64_column(&all, &rate(layout::FI_SD), &path)?;
+    // Parameter columns sit between the group and the current.
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let lo = names.iter().position(|n| n == "group").unwrap_or(0) + 1;
-    let hi = names.iter().position(|n| n == "current_pA").unwrap_or(lo);
+    let lo = names
+        .iter()
+        .position(|n| n == layout::GROUP.name)
+        .unwrap_or(0)
+        + 1;
+    let hi = names
+        .iter()
+        .position(|n| n == layout::CURRENT.name)
+        .unwrap_or(lo);
     let value = |c: &str, k: usize| {
         all.column_by_name(c)
             .map(|a| {
@@ -259,14 +219,15 @@ pub fn fi_curves(root: &Path) -> Result<Vec<Curve>, AnalysisError> {
             .unwrap_or_default()
     };
     // Legend: the label, plus each parameter that tells apart curves of one label.
-    let has_label = names[lo..hi].iter().any(|c| c == "label");
+    let label = layout::LABEL.name;
+    let has_label = names[lo..hi].iter().any(|c| c == label);
     let varying: Vec<&String> = names[lo..hi]
         .iter()
         .filter(|c| {
             let mut first: std::collections::HashMap<String, String> = Default::default();
             (0..all.num_rows()).any(|k| {
-                let within = if has_label && c.as_str() != "label" {
-                    value("label", k)
+                let within = if has_label && c.as_str() != label {
+                    value(label, k)
                 } else {
                     String::new()
                 };
@@ -282,7 +243,7 @@ pub fn fi_curves(root: &Path) -> Result<Vec<Curve>, AnalysisError> {
             let label = varying
                 .iter()
                 .map(|c| {
-                    if c.as_str() == "label" {
+                    if c.as_str() == label {
                         value(c, k)
                     } else {
                         format!("{c}={}", value(c, k))

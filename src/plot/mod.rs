@@ -6,6 +6,8 @@
 mod data;
 
 use crate::analysis::AnalysisError;
+use crate::store::layout;
+use crate::store::Reader;
 pub use data::{RunData, RunParams};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -83,9 +85,7 @@ fn render(
     font();
     // The backends fail when the image file cannot be written, so this is an I/O
     // error, with the backend's own description.
-    let fail = |m: String| {
-        crate::analysis::table::io_error(path, std::io::Error::other(format!("drawing: {m}")))
-    };
+    let fail = |m: String| AnalysisError::io(path, std::io::Error::other(format!("drawing: {m}")));
     match fmt {
         Format::Png => {
             let root = BitMapBackend::new(path, SIZE).into_drawing_area();
@@ -111,13 +111,22 @@ pub fn figure(
     run: Option<u32>,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>, AnalysisError> {
-    crate::analysis::open_verified(root)?;
-    let dir = root.join("plots");
-    std::fs::create_dir_all(&dir).map_err(|e| crate::analysis::table::io_error(&dir, e))?;
+    draw(&Reader::open(root)?, kind, run, formats)
+}
+
+/// `figure` of an open dataset.
+pub fn draw(
+    reader: &Reader,
+    kind: Kind,
+    run: Option<u32>,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, AnalysisError> {
+    let dir = reader.file(layout::PLOTS);
+    std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::io(&dir, e))?;
     let mut out = Vec::new();
     match kind {
         Kind::Fi => {
-            let curves = data::fi_curves(root)?;
+            let curves = data::fi_curves(reader)?;
             if curves.is_empty() {
                 return Ok(out);
             }
@@ -129,11 +138,17 @@ pub fn figure(
         }
         _ => {
             let Some(id) = run else { return Ok(out) };
-            let d = data::run_data(root, id)?;
+            let d = data::run_data(reader, id)?;
             let possible = match kind {
                 Kind::Traces => !d.t.is_empty() || !d.spikes.is_empty(),
                 Kind::Isi => d.spikes.len() > 2,
-                Kind::Phase => d.params.model == "adex" && !d.v.is_empty() && !d.w.is_empty(),
+                Kind::Phase => {
+                    d.params
+                        .model
+                        .is_some_and(|m| m.kind().def().nullclines.is_some())
+                        && !d.v.is_empty()
+                        && !d.w.is_empty()
+                }
                 Kind::Fi => false,
             };
             if !possible {
@@ -158,13 +173,14 @@ pub fn figure(
 /// a run that succeeded (it may just lack what a figure needs, e.g. spikes) or that
 /// does not exist (`figure` reports that itself).
 pub fn failed_run(root: &Path, run: u32) -> Result<Option<AnalysisError>, AnalysisError> {
-    use crate::analysis::table::{string_column, Runs};
-    let path = root.join("runs.parquet");
-    let runs = Runs::read(&path)?;
+    let reader = Reader::open(root)?;
+    let runs = reader.runs();
     let Some(info) = runs.get(run).filter(|i| !i.ok) else {
         return Ok(None);
     };
-    let status = string_column(&runs.table, "status", &path)?.value(run as usize);
+    let path = reader.file(&layout::RUNS.entry());
+    let status = crate::store::reader::string_column(&runs.table, layout::STATUS.name, &path)?
+        .value(run as usize);
     Ok(Some(AnalysisError::RunFailed {
         run,
         label: info.label.clone(),
@@ -456,10 +472,16 @@ fn isi<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &RunData) -> Fallib
     Ok(())
 }
 
-/// AdEx V–w plane: V-nullcline w = −g_L(V−E_L) + g_L Δ_T exp((V−V_T)/Δ_T) + I and
-/// w-nullcline w = a(V−E_L), with the first recorded neuron's trajectory and its resets.
+/// The V–w plane of a two-variable model: both nullclines as its registry entry gives
+/// them (for AdEx, w = −g_L(V−E_L) + g_L Δ_T exp((V−V_T)/Δ_T) + I and w = a(V−E_L)),
+/// with the first recorded neuron's trajectory and its resets.
 fn phase<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &RunData) -> Fallible {
     let p = &d.params;
+    // `figure` draws this only for a model with nullclines.
+    let Some((model, nullclines)) = p.model.and_then(|m| Some((m, m.kind().def().nullclines?)))
+    else {
+        return Ok(());
+    };
     let n = d.recorded_neurons()[0];
     let traj: Vec<(f64, f64)> = d.samples(n).map(|s| (d.v[s], d.w[s])).collect();
     let i = d.stimulus_current(n);
@@ -471,21 +493,17 @@ fn phase<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &RunData) -> Fall
     let vs: Vec<f64> = (0..=400)
         .map(|k| v_lo + (v_hi - v_lo) * k as f64 / 400.0)
         .collect();
-    let v_null: Vec<(f64, f64)> = vs
-        .iter()
-        .map(|&v| {
-            (
-                v,
-                -p.g_l * (v - p.e_l) + p.g_l * p.delta_t * ((v - p.v_t) / p.delta_t).exp() + i,
-            )
-        })
-        .collect();
-    let w_null: Vec<(f64, f64)> = vs.iter().map(|&v| (v, p.a * (v - p.e_l))).collect();
+    let curves: Vec<(f64, (f64, f64))> =
+        vs.iter().map(|&v| (v, nullclines(&model, v, i))).collect();
+    let v_null: Vec<(f64, f64)> = curves.iter().map(|&(v, (wv, _))| (v, wv)).collect();
+    let w_null: Vec<(f64, f64)> = curves.iter().map(|&(v, (_, ww))| (v, ww)).collect();
     // The trajectory sets the view; nullclines are drawn where they cross it.
     let w_range = range(traj.iter().map(|t| t.1), 0.3);
     let caption = format!(
-        "run {}: {} — AdEx phase plane (I = {i:.0} pA)",
-        p.run_id, p.label
+        "run {}: {} — {} phase plane (I = {i:.0} pA)",
+        p.run_id,
+        p.label,
+        model.kind().name()
     );
     let mut c = full_chart(
         area,

@@ -17,15 +17,18 @@
 //!
 //! Nothing here knows about YAML.
 
+pub mod layout;
 pub mod lock;
 pub mod parquet;
 pub mod parts;
 pub mod provenance;
+pub mod reader;
 pub mod runs;
 pub mod verify;
 
 use lock::{Scope, WriterLock};
 use parquet::write_atomic;
+pub use reader::{ReadError, Reader};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use verify::Fix;
@@ -157,33 +160,7 @@ pub struct OpenMode {
     pub scope: Scope,
 }
 
-/// The marker file, written first: only a folder holding it is a dataset.
-pub const META: &str = "_neurodyn.json";
-pub const SUCCESS: &str = "_SUCCESS";
-pub const RUNS: &str = "runs.parquet";
-pub const SUMMARY: &str = "summary.parquet";
-pub const FI_CURVE: &str = "fi_curve.parquet";
-const MANIFESTS: &str = "_manifest";
-const STAGING: &str = ".staging";
-/// Table folders that hold one part file per committed batch.
-pub const TABLES: [&str; 2] = ["spikes", "traces"];
-
-/// Files and folders a dataset consists of (besides its hidden bookkeeping); a
-/// dataset holding anything else is not replaced by `--force`.
-const DATASET_ENTRIES: &[&str] = &[
-    META,
-    "experiment.yaml",
-    "provenance.json",
-    RUNS,
-    "spikes",
-    "traces",
-    SUMMARY,
-    FI_CURVE,
-    "plots",
-    "report",
-    MANIFESTS,
-    SUCCESS,
-];
+use layout::{MANIFESTS, META, STAGING, SUCCESS};
 
 /// Hidden entries neurodyn itself makes in a dataset folder: locks, staging, and
 /// files under their temporary names (`.NAME.PID.tmp`).
@@ -287,7 +264,7 @@ fn inspect(root: &Path) -> Result<Folder, StoreError> {
     let meta = read_json(&root.join(META))?;
     let extra = others
         .into_iter()
-        .filter(|n| !DATASET_ENTRIES.contains(&n.as_str()))
+        .filter(|n| !layout::entries().contains(n))
         .collect();
     Ok(Folder::Dataset { meta, extra })
 }
@@ -452,7 +429,7 @@ impl Dataset {
         for dir in [root.join(MANIFESTS), root.join(STAGING)] {
             std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         }
-        let exp = root.join("experiment.yaml");
+        let exp = root.join(layout::EXPERIMENT);
         if !exp.exists() {
             write_atomic(&exp, experiment.as_bytes())?;
         }
@@ -492,22 +469,12 @@ impl Dataset {
     }
 
     pub fn staged_part(&self, batch: &str, table: &str) -> PathBuf {
-        self.staging(batch).join(format!("{table}.parquet"))
+        self.staging(batch).join(layout::staged_file(table))
     }
 
     /// Where a committed batch's part of `table` lives.
     pub fn final_part(&self, batch: &str, table: &str) -> PathBuf {
-        self.root.join(table).join(format!("part-{batch}.parquet"))
-    }
-
-    /// The part files of `table`, as the manifests name them, in batch order.
-    pub fn parts(&self, table: &str) -> Result<Vec<PathBuf>, StoreError> {
-        Ok(self
-            .manifests()?
-            .iter()
-            .filter(|m| m.parts.iter().any(|p| p.table == table))
-            .map(|m| self.final_part(&m.batch, table))
-            .collect())
+        self.root.join(table).join(layout::part_file(batch))
     }
 
     /// Commit a staged batch: manifest first (the commit point), then its parts.
@@ -539,8 +506,8 @@ impl Dataset {
     /// rather than pointing at absent parts), then its part files.
     pub fn drop_batch(&self, batch: &str) -> Result<(), StoreError> {
         remove(&self.manifest_path(batch))?;
-        for table in TABLES {
-            remove(&self.final_part(batch, table))?;
+        for table in layout::part_tables() {
+            remove(&self.final_part(batch, table.name))?;
         }
         remove(&self.staging(batch))
     }
@@ -639,8 +606,9 @@ impl Dataset {
         }
         // Whatever was dropped or found wrong globally, the finished tables no longer
         // describe the dataset: the end of the run writes them again.
-        for name in [SUCCESS, RUNS, SUMMARY, FI_CURVE] {
-            remove(&self.root.join(name))?;
+        remove(&self.root.join(SUCCESS))?;
+        for table in layout::file_tables() {
+            remove(&self.root.join(table.entry()))?;
         }
         Ok(left)
     }

@@ -2,24 +2,17 @@
 //! (run_id, neuron, t_ms) order as the engine produces them, flushed in record
 //! batches so memory stays bounded whatever the recording's length.
 
-use super::parquet::{field, schema, TableWriter};
-use super::{PartRecord, StoreError};
+pub use super::layout::TraceColumns;
+use super::layout::{self, Table};
+use super::parquet::TableWriter;
+use super::{Dataset, PartRecord, StoreError};
 use crate::engine::{Sink, SinkError, TraceChunk};
 use arrow::array::{ArrayRef, Float64Array, UInt32Array};
-use arrow::datatypes::DataType;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Rows buffered before they are handed to the Parquet writer.
 const FLUSH_ROWS: usize = 1 << 16;
-
-/// Which trace columns a dataset has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TraceColumns {
-    pub v: bool,
-    pub i: bool,
-    pub w: bool,
-}
 
 /// The (run_id, neuron, t_ms) columns every part file starts with, buffered.
 #[derive(Default)]
@@ -32,14 +25,6 @@ struct Keys {
 }
 
 impl Keys {
-    fn fields() -> Vec<arrow::datatypes::Field> {
-        vec![
-            field("run_id", DataType::UInt32, false, None),
-            field("neuron", DataType::UInt32, false, None),
-            field("t_ms", DataType::Float64, false, Some("ms")),
-        ]
-    }
-
     fn push(&mut self, run_id: u32, neuron: u32, t: &[f64]) {
         self.run_id.extend(std::iter::repeat_n(run_id, t.len()));
         self.neuron.extend(std::iter::repeat_n(neuron, t.len()));
@@ -61,12 +46,12 @@ impl Keys {
 }
 
 /// A finished part file's record: its size is read back once it is in place.
-fn record(table: &str, path: &Path, rows: u64) -> Result<PartRecord, StoreError> {
+fn record(table: &Table, path: &Path, rows: u64) -> Result<PartRecord, StoreError> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| StoreError::io(path, e))?
         .len();
     Ok(PartRecord {
-        table: table.to_string(),
+        table: table.name.to_string(),
         bytes,
         rows,
     })
@@ -81,7 +66,7 @@ pub struct SpikeWriter {
 impl SpikeWriter {
     pub fn create(path: &Path) -> Result<Self, StoreError> {
         Ok(SpikeWriter {
-            table: TableWriter::create(path, schema(Keys::fields()))?,
+            table: TableWriter::create(path, layout::SPIKES.schema(Vec::new()))?,
             path: path.to_path_buf(),
             keys: Keys::default(),
         })
@@ -106,7 +91,7 @@ impl SpikeWriter {
     pub fn commit(mut self) -> Result<PartRecord, StoreError> {
         self.flush()?;
         self.table.commit()?;
-        record("spikes", &self.path, self.keys.written)
+        record(&layout::SPIKES, &self.path, self.keys.written)
     }
 }
 
@@ -122,19 +107,8 @@ pub struct TraceWriter {
 
 impl TraceWriter {
     pub fn create(path: &Path, columns: TraceColumns) -> Result<Self, StoreError> {
-        let mut fields = Keys::fields();
-        if columns.v {
-            fields.push(field("V_mV", DataType::Float64, false, Some("mV")));
-        }
-        if columns.i {
-            fields.push(field("I_pA", DataType::Float64, false, Some("pA")));
-        }
-        if columns.w {
-            // Null for models without an adaptation current.
-            fields.push(field("w_pA", DataType::Float64, true, Some("pA")));
-        }
         Ok(TraceWriter {
-            table: TableWriter::create(path, schema(fields))?,
+            table: TableWriter::create(path, layout::traces_schema(columns))?,
             path: path.to_path_buf(),
             columns,
             keys: Keys::default(),
@@ -186,7 +160,7 @@ impl TraceWriter {
     pub fn commit(mut self) -> Result<PartRecord, StoreError> {
         self.flush()?;
         self.table.commit()?;
-        record("traces", &self.path, self.keys.written)
+        record(&layout::TRACES, &self.path, self.keys.written)
     }
 }
 
@@ -197,6 +171,23 @@ pub struct PartWriters {
 }
 
 impl PartWriters {
+    /// The part files of a batch, in its staging folder (`Dataset::stage`); traces
+    /// only when the experiment records some.
+    pub fn create(
+        dataset: &Dataset,
+        batch: &str,
+        traces: Option<TraceColumns>,
+    ) -> Result<Self, StoreError> {
+        let staged = |table: &Table| dataset.staged_part(batch, table.name);
+        Ok(PartWriters {
+            spikes: SpikeWriter::create(&staged(&layout::SPIKES))?,
+            traces: match traces {
+                Some(c) => Some(TraceWriter::create(&staged(&layout::TRACES), c)?),
+                None => None,
+            },
+        })
+    }
+
     /// A sink that tags the engine's rows with `run_id`.
     pub fn for_run(&mut self, run_id: u32) -> RunSink<'_> {
         RunSink {

@@ -92,7 +92,7 @@ impl Provenance {
     pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| StoreError::Parquet(format!("provenance: {e}")))?;
-        write_atomic(&dir.join("provenance.json"), &json)
+        write_atomic(&dir.join(super::layout::PROVENANCE), &json)
     }
 }
 

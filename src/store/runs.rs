@@ -1,8 +1,9 @@
 //! runs.parquet: one row per run with its key, seed, status and every parameter as a
-//! typed column whose name ends in its unit (DESIGN §7). Written in chunks of runs, so
+//! typed column whose name ends in its unit. Written in chunks of runs, so
 //! memory does not grow with the size of the sweep.
 
-use super::parquet::{field, schema, TableWriter};
+use super::layout::{self, field};
+use super::parquet::TableWriter;
 use super::{RunRecord, StoreError};
 use crate::experiment::plan::Plan;
 use crate::experiment::spec::Value;
@@ -137,20 +138,11 @@ fn data_type(k: Kind) -> DataType {
 /// Write runs.parquet. `records` holds one record per run, indexed by run_id.
 pub fn write(path: &Path, plan: &Plan, records: &[RunRecord]) -> Result<(), StoreError> {
     let names = parameter_columns(plan);
-    let mut fields = vec![
-        field("run_id", DataType::UInt32, false, None),
-        field("run_key", DataType::Utf8, false, None),
-        field("label", DataType::Utf8, false, None),
-        field("seed", DataType::UInt64, false, None),
-        field("status", DataType::Utf8, false, None),
-        field("error", DataType::Utf8, true, None),
-    ];
-    for c in &names {
-        fields.push(field(&c.name, data_type(c.kind), c.nullable, c.unit));
-    }
-    fields.push(field("n_spikes", DataType::UInt64, false, None));
-    fields.push(field("wall_s", DataType::Float64, false, Some("s")));
-    let mut table = TableWriter::create(path, schema(fields))?;
+    let parameters = names
+        .iter()
+        .map(|c| field(&c.name, data_type(c.kind), c.nullable, c.unit))
+        .collect();
+    let mut table = TableWriter::create(path, layout::RUNS.schema(parameters))?;
     let mut start = 0;
     loop {
         let end = (start + CHUNK).min(plan.runs.len());
@@ -167,9 +159,9 @@ pub fn write(path: &Path, plan: &Plan, records: &[RunRecord]) -> Result<(), Stor
             Arc::new(UInt64Array::from_iter_values(runs.iter().map(|r| r.seed))),
             Arc::new(StringArray::from_iter_values(recs.iter().map(|r| {
                 if r.ok {
-                    "ok"
+                    layout::STATUS_OK
                 } else {
-                    "failed"
+                    layout::STATUS_FAILED
                 }
             }))),
             Arc::new(StringArray::from_iter(

@@ -6,7 +6,8 @@
 //! is decompressed. A content hash is not kept: hashing every part on write and on
 //! every `status` would cost as much as reading the data back.
 
-use super::{Dataset, Manifest, StoreError, TABLES};
+use super::layout;
+use super::{Dataset, Manifest, StoreError};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -143,8 +144,8 @@ impl Dataset {
                 }
             }
         }
-        for table in TABLES {
-            let dir = self.root.join(table);
+        for table in layout::part_tables() {
+            let dir = self.root.join(table.name);
             if !dir.exists() {
                 continue;
             }
@@ -154,7 +155,7 @@ impl Dataset {
                     continue;
                 }
                 let what = format!("{} is not named by any manifest", path.display());
-                let fix = if name.starts_with("part-") && name.ends_with(".parquet") {
+                let fix = if layout::is_part_file(&name) {
                     Fix::Remove(path)
                 } else {
                     Fix::Manual
@@ -170,7 +171,7 @@ impl Dataset {
                     self.meta.runs
                 )));
             }
-            let runs = self.root.join(super::RUNS);
+            let runs = self.root.join(layout::RUNS.entry());
             match parquet_rows(&runs) {
                 Ok(n) if n == self.meta.runs as u64 => {}
                 Ok(n) => problems.push(Problem::global(format!(

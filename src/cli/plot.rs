@@ -1,0 +1,115 @@
+//! `neurodyn plot`: draw a dataset's figures into RESULTS/plots/.
+
+use super::failure::Failure;
+use clap::ValueEnum;
+use neurodyn::analysis::{self, AnalysisError};
+use neurodyn::plot;
+use neurodyn::store::Dataset;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The dataset folder
+    results: PathBuf,
+    /// Runs to draw (default: the first 8)
+    #[arg(long = "run", value_name = "ID")]
+    runs: Vec<u32>,
+    /// Figure kinds (default: all)
+    #[arg(long = "kind", value_enum)]
+    kinds: Vec<Kind>,
+    /// Image formats (default: png and svg)
+    #[arg(long = "format", value_enum)]
+    formats: Vec<Format>,
+}
+
+// The library's kinds and formats, spelled for the command line.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Kind {
+    Traces,
+    Fi,
+    Isi,
+    Phase,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Format {
+    Png,
+    Svg,
+}
+
+/// The runs figures are drawn for: those asked for, else the first eight.
+pub fn default_runs(root: &Path, runs: Vec<u32>) -> Result<Vec<u32>, Failure> {
+    if !runs.is_empty() {
+        return Ok(runs);
+    }
+    let n = Dataset::read(root)
+        .map(|d| d.meta.runs)
+        .map_err(|e| Failure::from(AnalysisError::Store(e)))?;
+    Ok((0..n.min(8) as u32).collect())
+}
+
+pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+    let root = &args.results;
+    if !root.join("summary.parquet").exists() {
+        analysis::analyze(root)?;
+    }
+    let asked = !args.runs.is_empty();
+    let runs = default_runs(root, args.runs)?;
+    let kinds: Vec<plot::Kind> = if args.kinds.is_empty() {
+        plot::Kind::ALL.to_vec()
+    } else {
+        args.kinds
+            .iter()
+            .map(|k| match k {
+                Kind::Traces => plot::Kind::Traces,
+                Kind::Fi => plot::Kind::Fi,
+                Kind::Isi => plot::Kind::Isi,
+                Kind::Phase => plot::Kind::Phase,
+            })
+            .collect()
+    };
+    let formats: Vec<plot::Format> = if args.formats.is_empty() {
+        vec![plot::Format::Png, plot::Format::Svg]
+    } else {
+        args.formats
+            .iter()
+            .map(|f| match f {
+                Format::Png => plot::Format::Png,
+                Format::Svg => plot::Format::Svg,
+            })
+            .collect()
+    };
+    let mut written = 0;
+    let mut per_run = vec![0usize; runs.len()];
+    let run_figures = kinds.iter().any(|&k| k != plot::Kind::Fi);
+    for kind in kinds {
+        if kind == plot::Kind::Fi {
+            written += plot::figure(root, kind, None, &formats)?.len();
+            continue;
+        }
+        for (k, &id) in runs.iter().enumerate() {
+            for p in plot::figure(root, kind, Some(id), &formats)? {
+                println!("{}", p.display());
+                written += 1;
+                per_run[k] += 1;
+            }
+        }
+    }
+    println!("{written} files in {}", root.join("plots").display());
+    // A failed run keeps the rows it wrote, which are drawn; one that left nothing to
+    // draw is an error when asked for by id, so that "0 files" never passes for a plot.
+    let empty = runs
+        .iter()
+        .zip(&per_run)
+        .filter(|(_, &n)| run_figures && n == 0);
+    for (&id, _) in empty {
+        if let Some(e) = plot::failed_run(root, id)? {
+            if asked {
+                return Err(Failure::from(e));
+            }
+            eprintln!("warning: {e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

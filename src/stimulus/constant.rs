@@ -1,0 +1,35 @@
+//! `constant`: I = amplitude, at every time.
+
+use super::{Invalid, Key, Signal, StimulusDef, Values};
+use crate::units::Dim::*;
+use std::sync::Arc;
+
+pub static DEF: StimulusDef = StimulusDef {
+    name: "constant",
+    summary: "a constant current",
+    keys: &[Key::required("amplitude", Current, "the current")],
+    extras: &[],
+    validate,
+    build,
+};
+
+fn validate(_: &Values) -> Result<(), Invalid> {
+    Ok(())
+}
+
+fn build(v: &Values) -> Arc<dyn Signal> {
+    Arc::new(Constant {
+        amplitude: v.get("amplitude"),
+    })
+}
+
+#[derive(Debug)]
+struct Constant {
+    amplitude: f64,
+}
+
+impl Signal for Constant {
+    fn value(&self, _t: f64, _left: bool) -> f64 {
+        self.amplitude
+    }
+}

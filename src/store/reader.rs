@@ -1,0 +1,373 @@
+//! Reading a finished dataset back: what analysis, check, plot and report all go
+//! through. A `Reader` is opened once (the dataset verified against its manifests,
+//! runs.parquet read) and serves the runs, the spike trains part file by part file,
+//! one run's spikes or traces, and the tables the analysis wrote. Only the part files
+//! the manifests name are read, never whatever else lies in a table folder, and what
+//! is held at a time is one part's spike trains or one run's rows, so memory does
+//! not grow with the recording.
+
+use super::layout::{self, param, Table};
+use super::{Dataset, Manifest, Meta, StoreError};
+use arrow::array::{
+    Array, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The dataset is unfinished, damaged or not a dataset.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A table whose content is not what neurodyn writes.
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    /// The file system refused: a missing or unreadable file.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl ReadError {
+    pub fn format(path: &Path, e: impl std::fmt::Display) -> Self {
+        ReadError::Format {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+fn open_file(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, ReadError> {
+    let file = std::fs::File::open(path).map_err(|e| ReadError::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| ReadError::format(path, e))
+}
+
+/// Every record batch of one Parquet file.
+pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ReadError> {
+    let mut out = Vec::new();
+    for_each_batch(path, |b| {
+        out.push(b);
+        Ok::<_, ReadError>(())
+    })?;
+    Ok(out)
+}
+
+/// The record batches of one Parquet file, handed over one at a time.
+pub fn for_each_batch<E: From<ReadError>>(
+    path: &Path,
+    mut f: impl FnMut(RecordBatch) -> Result<(), E>,
+) -> Result<(), E> {
+    let reader = open_file(path)?
+        .build()
+        .map_err(|e| ReadError::format(path, e))?;
+    for b in reader {
+        f(b.map_err(|e| ReadError::format(path, e))?)?;
+    }
+    Ok(())
+}
+
+/// A column of the expected type, or an error naming the file and column.
+pub fn u32_column<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a UInt32Array, ReadError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<UInt32Type>())
+        .ok_or_else(|| ReadError::format(path, format!("no UInt32 column '{name}'")))
+}
+
+pub fn u64_column<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a UInt64Array, ReadError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+        .ok_or_else(|| ReadError::format(path, format!("no UInt64 column '{name}'")))
+}
+
+pub fn string_column<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a StringArray, ReadError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| ReadError::format(path, format!("no text column '{name}'")))
+}
+
+pub fn f64_column<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a Float64Array, ReadError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<Float64Type>())
+        .ok_or_else(|| ReadError::format(path, format!("no Float64 column '{name}'")))
+}
+
+/// What the readers need of one run.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    pub run_id: u32,
+    pub label: String,
+    pub ok: bool,
+    pub neurons: u32,
+    /// Analysis window [start, stop) in ms.
+    pub window: (f64, f64),
+    /// Stimulus onset in ms (0 without one).
+    pub onset: f64,
+}
+
+/// The runs table: one batch with every column, and each run's essentials.
+pub struct Runs {
+    pub table: RecordBatch,
+    infos: Vec<RunInfo>,
+}
+
+impl Runs {
+    pub fn read(path: &Path) -> Result<Runs, ReadError> {
+        let batches = read_batches(path)?;
+        let schema = batches
+            .first()
+            .map(|b| b.schema())
+            .ok_or_else(|| ReadError::format(path, "empty runs table"))?;
+        let table = concat_batches(&schema, &batches).map_err(|e| ReadError::format(path, e))?;
+        let ids = u32_column(&table, layout::RUN_ID.name, path)?;
+        let labels = string_column(&table, layout::LABEL.name, path)?;
+        let status = string_column(&table, layout::STATUS.name, path)?;
+        let neurons = u64_column(&table, param::NEURONS, path)?;
+        let (w0, w1) = (
+            f64_column(&table, param::WINDOW_START_MS, path)?,
+            f64_column(&table, param::WINDOW_STOP_MS, path)?,
+        );
+        let onset = f64_column(&table, param::STIMULUS_ONSET_MS, path)?;
+        let mut infos = Vec::with_capacity(table.num_rows());
+        for k in 0..table.num_rows() {
+            if ids.value(k) as usize != k {
+                return Err(ReadError::format(path, "runs are not in run_id order"));
+            }
+            infos.push(RunInfo {
+                run_id: ids.value(k),
+                label: labels.value(k).to_string(),
+                ok: status.value(k) == layout::STATUS_OK,
+                neurons: u32::try_from(neurons.value(k)).unwrap_or(u32::MAX),
+                window: (w0.value(k), w1.value(k)),
+                onset: if onset.is_null(k) {
+                    0.0
+                } else {
+                    onset.value(k)
+                },
+            });
+        }
+        Ok(Runs { table, infos })
+    }
+
+    pub fn get(&self, run_id: u32) -> Option<&RunInfo> {
+        self.infos.get(run_id as usize)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &RunInfo> {
+        self.infos.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+}
+
+/// The spike trains of one part file: each (run_id, neuron)'s spike times in the
+/// order written (ascending).
+pub type SpikeTrains = HashMap<(u32, u32), Vec<f64>>;
+
+/// One run's trace rows in (neuron, t_ms) order. A value the dataset did not record
+/// is empty; so is w for a model without an adaptation current (its cells are null).
+#[derive(Clone, Debug, Default)]
+pub struct Traces {
+    pub neuron: Vec<u32>,
+    pub t: Vec<f64>,
+    pub v: Vec<f64>,
+    pub i: Vec<f64>,
+    pub w: Vec<f64>,
+}
+
+/// A finished, verified dataset, open for reading.
+pub struct Reader {
+    dataset: Dataset,
+    manifests: Vec<Manifest>,
+    runs: Runs,
+}
+
+impl Reader {
+    /// Open the dataset at `root`: refuse it unless it is finished and sound, then
+    /// read its runs.
+    pub fn open(root: &Path) -> Result<Reader, ReadError> {
+        let dataset = Dataset::verified(root)?;
+        let manifests = dataset.manifests()?;
+        let runs = Runs::read(&dataset.root.join(layout::RUNS.entry()))?;
+        Ok(Reader {
+            dataset,
+            manifests,
+            runs,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.dataset.root
+    }
+
+    /// A file or folder of the dataset, by its name in `layout`.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dataset.root.join(name)
+    }
+
+    pub fn meta(&self) -> &Meta {
+        &self.dataset.meta
+    }
+
+    pub fn runs(&self) -> &Runs {
+        &self.runs
+    }
+
+    /// The part files of `table`, in batch order, as the manifests name them.
+    pub fn parts(&self, table: &Table) -> Vec<PathBuf> {
+        self.manifests
+            .iter()
+            .filter(|m| m.parts.iter().any(|p| p.table == table.name))
+            .map(|m| self.dataset.final_part(&m.batch, table.name))
+            .collect()
+    }
+
+    /// The part file of `table` that holds `run_id`'s rows, if any.
+    fn part_of(&self, table: &Table, run_id: u32) -> Option<PathBuf> {
+        self.manifests
+            .iter()
+            .find(|m| m.runs.iter().any(|r| r.run_id == run_id))
+            .filter(|m| m.parts.iter().any(|p| p.table == table.name))
+            .map(|m| self.dataset.final_part(&m.batch, table.name))
+    }
+
+    /// Hand `f` the spike trains of one part file after another. A run's spikes all
+    /// sit in one part, so each call holds whole runs.
+    pub fn for_each_spike_part<E: From<ReadError>>(
+        &self,
+        mut f: impl FnMut(SpikeTrains) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for path in self.parts(&layout::SPIKES) {
+            let mut trains = SpikeTrains::new();
+            for_each_batch(&path, |b| add_trains(&b, &path, &mut trains))?;
+            f(trains)?;
+        }
+        Ok(())
+    }
+
+    /// One run's spikes as (neuron, t_ms), in (neuron, t_ms) order.
+    pub fn run_spikes(&self, run_id: u32) -> Result<Vec<(u32, f64)>, ReadError> {
+        let mut out = Vec::new();
+        let Some(path) = self.part_of(&layout::SPIKES, run_id) else {
+            return Ok(out);
+        };
+        for_each_batch(&path, |b| {
+            let rid = u32_column(&b, layout::RUN_ID.name, &path)?;
+            let n = u32_column(&b, layout::NEURON.name, &path)?;
+            let t = f64_column(&b, layout::T.name, &path)?;
+            for k in (0..b.num_rows()).filter(|&k| rid.value(k) == run_id) {
+                out.push((n.value(k), t.value(k)));
+            }
+            Ok::<_, ReadError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// One run's trace rows (none when the dataset records no traces).
+    pub fn run_traces(&self, run_id: u32) -> Result<Traces, ReadError> {
+        let mut d = Traces::default();
+        let Some(path) = self.part_of(&layout::TRACES, run_id) else {
+            return Ok(d);
+        };
+        for_each_batch(&path, |b| {
+            let rid = u32_column(&b, layout::RUN_ID.name, &path)?;
+            let n = u32_column(&b, layout::NEURON.name, &path)?;
+            let t = f64_column(&b, layout::T.name, &path)?;
+            let col = |c: &layout::Column| {
+                b.column_by_name(c.name)
+                    .and_then(|c| c.as_primitive_opt::<Float64Type>().cloned())
+            };
+            let (v, i, w) = (col(&layout::V), col(&layout::I), col(&layout::W));
+            for k in (0..b.num_rows()).filter(|&k| rid.value(k) == run_id) {
+                d.neuron.push(n.value(k));
+                d.t.push(t.value(k));
+                if let Some(v) = &v {
+                    d.v.push(v.value(k));
+                }
+                if let Some(i) = &i {
+                    d.i.push(i.value(k));
+                }
+                if let Some(w) = w.as_ref().filter(|w| !w.is_null(k)) {
+                    d.w.push(w.value(k));
+                }
+            }
+            Ok::<_, ReadError>(())
+        })?;
+        Ok(d)
+    }
+
+    /// Whether the dataset holds `table` (the analysis tables exist once analyzed).
+    pub fn has(&self, table: &Table) -> bool {
+        self.file(&table.entry()).exists()
+    }
+
+    /// Every batch of a table stored as one file.
+    pub fn table(&self, table: &Table) -> Result<Vec<RecordBatch>, ReadError> {
+        read_batches(&self.file(&table.entry()))
+    }
+
+    /// summary.parquet (written by the analysis).
+    pub fn summary(&self) -> Result<Vec<RecordBatch>, ReadError> {
+        self.table(&layout::SUMMARY)
+    }
+
+    /// fi_curve.parquet (written by the analysis).
+    pub fn fi_curve(&self) -> Result<Vec<RecordBatch>, ReadError> {
+        self.table(&layout::FI_CURVE)
+    }
+}
+
+/// Add a batch of spike rows to the trains. Rows of one train are contiguous, so
+/// they are appended a run of rows at a time.
+fn add_trains(b: &RecordBatch, path: &Path, trains: &mut SpikeTrains) -> Result<(), ReadError> {
+    let id = u32_column(b, layout::RUN_ID.name, path)?;
+    let neuron = u32_column(b, layout::NEURON.name, path)?;
+    let t = f64_column(b, layout::T.name, path)?.values();
+    let key = |k: usize| (id.value(k), neuron.value(k));
+    let mut k = 0;
+    while k < b.num_rows() {
+        let train = key(k);
+        let end = (k + 1..b.num_rows())
+            .find(|&e| key(e) != train)
+            .unwrap_or(b.num_rows());
+        trains
+            .entry(train)
+            .or_default()
+            .extend_from_slice(&t[k..end]);
+        k = end;
+    }
+    Ok(())
+}
