@@ -28,8 +28,8 @@ pub mod model;
 pub mod plot;
 pub mod report;
 pub mod runner;
-pub mod seed;
-pub mod stimulus;
+pub(crate) mod seed;
+pub(crate) mod stimulus;
 pub mod store;
 pub mod units;
 

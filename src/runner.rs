@@ -176,7 +176,7 @@ pub enum RunError {
 
 /// Relative cost of a run: neuron-steps weighted by the method's work per step, plus
 /// the trace rows it writes.
-pub fn cost(r: &RunSpec) -> u64 {
+pub(crate) fn cost(r: &RunSpec) -> u64 {
     let per_step = match r.method {
         Method::Rk4 => 4,
         Method::Euler | Method::Exact => 1,
@@ -192,7 +192,7 @@ pub fn cost(r: &RunSpec) -> u64 {
 /// The runs of one shard: longest-processing-time-first assignment of the plan's
 /// runs to `shard.count` shards (ties to the lowest shard, then run id), so runs of
 /// different cost spread evenly. Deterministic: every shard computes the same split.
-pub fn shard_runs(plan: &Plan, shard: Shard) -> Vec<usize> {
+pub(crate) fn shard_runs(plan: &Plan, shard: Shard) -> Vec<usize> {
     if shard.count <= 1 {
         return (0..plan.runs.len()).collect();
     }

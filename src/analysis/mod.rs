@@ -4,10 +4,10 @@
 //! `Reader` (a run's spikes all sit in one part), and traces are never read, so
 //! memory does not grow with the recording's size.
 
-pub mod fi;
-pub mod intervals;
-pub mod patterns;
-pub mod train;
+pub(crate) mod fi;
+pub(crate) mod intervals;
+pub(crate) mod patterns;
+pub(crate) mod train;
 
 use crate::store::layout::{self, FI_CURVE, SUMMARY};
 use crate::store::parquet::TableWriter;

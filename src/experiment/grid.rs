@@ -340,10 +340,6 @@ impl Group {
     pub fn len(&self) -> usize {
         self.axes.first().map_or(1, |a| a.values.len())
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Every point of the product of `groups`, as (scope, path, value) overrides.

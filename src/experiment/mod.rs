@@ -2,12 +2,12 @@
 //! `plan` that turns it into validated RunSpecs (`spec`).
 
 mod estimate;
-pub mod grid;
+pub(crate) mod grid;
 mod layers;
 pub mod plan;
-pub mod raw;
+pub(crate) mod raw;
 mod resolve;
-pub mod scalar;
+pub(crate) mod scalar;
 pub mod spec;
 pub mod tolerances;
 pub mod tsv;

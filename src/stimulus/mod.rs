@@ -36,11 +36,6 @@ registry! {
     spread,
 }
 
-/// The kind named `name`.
-pub fn find(name: &str) -> Option<&'static StimulusDef> {
-    STIMULI.iter().copied().find(|d| d.name == name)
-}
-
 /// Every quantity key of any kind, each once, in registry order: the `input.<key>`
 /// paths a grid may sweep.
 pub fn quantity_keys() -> Vec<&'static str> {

@@ -5,7 +5,11 @@ use super::*;
 /// A stimulus of the named kind from (key, value) pairs in engine units, with
 /// defaults applied and the kind's rules checked.
 fn make(kind: &str, given: &[(&str, f64)]) -> Result<Stimulus, Invalid> {
-    let def = find(kind).expect("a registered kind");
+    let def = STIMULI
+        .iter()
+        .copied()
+        .find(|d| d.name == kind)
+        .expect("a registered kind");
     for (k, _) in given {
         assert!(
             def.keys.iter().any(|key| key.name == *k),

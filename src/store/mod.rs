@@ -17,14 +17,14 @@
 //!
 //! Nothing here knows about YAML.
 
-pub mod layout;
-pub mod lock;
-pub mod parquet;
-pub mod parts;
-pub mod provenance;
-pub mod reader;
-pub mod runs;
-pub mod verify;
+pub(crate) mod layout;
+pub(crate) mod lock;
+pub(crate) mod parquet;
+pub(crate) mod parts;
+pub(crate) mod provenance;
+pub(crate) mod reader;
+pub(crate) mod runs;
+pub(crate) mod verify;
 
 use lock::{Scope, WriterLock};
 use parquet::write_atomic;

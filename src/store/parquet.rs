@@ -77,10 +77,6 @@ impl TableWriter {
         Ok(table)
     }
 
-    pub fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
     pub fn write(&mut self, columns: Vec<ArrayRef>) -> Result<(), StoreError> {
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| StoreError::Parquet(e.to_string()))?;
