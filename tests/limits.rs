@@ -307,16 +307,6 @@ fn a_run_larger_than_the_free_space_is_refused_and_writes_nothing() {
     assert_eq!(left.len(), 1, "only the experiment file: {left:?}");
 }
 
-const FAILING: &str = "name: failing
-duration: 20 ms
-dt: 0.1 ms
-method: euler
-model: {type: lif}
-input: {type: constant, amplitude: 0 pA}
-grid:
-  input.amplitude: [500 pA, 1e15 pA]
-";
-
 #[test]
 fn plotting_a_failed_run_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();

@@ -109,16 +109,6 @@ fn force_refuses_folders_that_are_not_datasets() {
     );
 }
 
-const FAILING: &str = "name: failing
-duration: 20 ms
-dt: 0.1 ms
-method: euler
-model: {type: lif}
-input: {type: constant, amplitude: 0 pA}
-grid:
-  input.amplitude: [500 pA, 1e15 pA, 700 pA, 900 pA, 1100 pA]
-";
-
 #[test]
 fn force_keeps_the_old_dataset_until_the_new_one_is_complete() {
     let tmp = tempfile::tempdir().unwrap();

@@ -281,16 +281,6 @@ fn resume_refuses_a_changed_experiment() {
     );
 }
 
-const FAILING: &str = "name: failing
-duration: 20 ms
-dt: 0.1 ms
-method: euler
-model: {type: lif}
-input: {type: constant, amplitude: 0 pA}
-grid:
-  input.amplitude: [500 pA, 700 pA, 1e15 pA, 900 pA, 1100 pA]
-";
-
 #[test]
 fn a_failed_run_is_recorded_and_the_others_continue() {
     let tmp = tempfile::tempdir().unwrap();

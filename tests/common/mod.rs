@@ -39,6 +39,9 @@ pub fn neurodyn(dir: &Path, args: &[&str]) -> Output {
         .expect("run neurodyn")
 }
 
+/// A sweep of five LIF runs of which one fails (tests/data/failing.yaml).
+pub const FAILING: &str = include_str!("../data/failing.yaml");
+
 /// Write `text` to `dir/name`; returns the path as a string, for arguments.
 pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
