@@ -14,7 +14,7 @@
 //! let summary = neurodyn::run(&plan, &opts)?;
 //! let dataset = neurodyn::open_dataset(&summary.out)?;
 //! let tol = neurodyn::Tolerances::default();
-//! let report = neurodyn::check(Path::new("results/baseline"), &dataset.root, &tol)?;
+//! let report = neurodyn::check(Path::new("results/baseline"), dataset.root(), &tol)?;
 //! assert!(report.passed());
 //! # Ok(()) }
 //! ```
@@ -42,13 +42,13 @@ pub use experiment::load;
 pub use experiment::parse;
 pub use experiment::plan::{plan, Plan};
 pub use runner::{run, Cancel, OnProgress, Progress, RunError, RunOptions, Shard, Summary};
-pub use store::Dataset;
+pub use store::{Dataset, Reader};
 
 use std::path::Path;
 
-/// A finished dataset, verified against its manifests, for reading its tables.
-pub fn open_dataset(root: &Path) -> Result<Dataset, AnalysisError> {
-    analysis::open_verified(root)
+/// A finished dataset, verified against its manifests, open for reading its tables.
+pub fn open_dataset(root: &Path) -> Result<Reader, AnalysisError> {
+    Ok(Reader::open(root)?)
 }
 
 /// Compare the dataset at `new` with `baseline` (a dataset or a golden file) run by

@@ -63,19 +63,9 @@ fn shard_counts_above_the_cap_are_refused() {
     refused(&o, "more than the cap of 65536");
     // The scheduler's variables are capped alike.
     let env_run = |vars: &[(&str, &str)], extra: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_neurodyn"));
-        c.args(["run", &exp, "--out", "d", "--shard-from-env"])
-            .args(extra)
-            .current_dir(tmp.path());
-        for v in [
-            "SLURM_ARRAY_TASK_ID",
-            "SLURM_ARRAY_TASK_COUNT",
-            "SLURM_ARRAY_TASK_MIN",
-            "JOB_COMPLETION_INDEX",
-        ] {
-            c.env_remove(v);
-        }
-        c.envs(vars.iter().copied()).output().unwrap()
+        let mut args = vec!["run", exp.as_str(), "--out", "d", "--shard-from-env"];
+        args.extend(extra);
+        neurodyn_with_scheduler(tmp.path(), &args, vars)
     };
     let o = env_run(
         &[

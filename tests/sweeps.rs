@@ -382,21 +382,9 @@ fn shard_from_env_reads_slurm_and_kubernetes_variables() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = write(tmp.path(), "sweep.yaml", SWEEP);
     let run = |env: &[(&str, &str)], extra: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_neurodyn"));
-        c.args(["run", &exp, "--out", "d", "-q", "--shard-from-env"])
-            .args(extra);
-        for v in [
-            "SLURM_ARRAY_TASK_ID",
-            "SLURM_ARRAY_TASK_COUNT",
-            "SLURM_ARRAY_TASK_MIN",
-            "JOB_COMPLETION_INDEX",
-        ] {
-            c.env_remove(v);
-        }
-        c.envs(env.iter().copied())
-            .current_dir(tmp.path())
-            .output()
-            .unwrap()
+        let mut args = vec!["run", exp.as_str(), "--out", "d", "-q", "--shard-from-env"];
+        args.extend(extra);
+        neurodyn_with_scheduler(tmp.path(), &args, env)
     };
     // An array numbered 4-5 (--array=4-5): task 5 is shard 1 of 2.
     let o = run(

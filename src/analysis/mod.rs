@@ -12,7 +12,7 @@ pub(crate) mod train;
 use crate::store::layout::{self, FI_CURVE, SUMMARY};
 use crate::store::parquet::TableWriter;
 use crate::store::reader::{RunInfo, Runs, SpikeTrains};
-use crate::store::{Dataset, ReadError, Reader, StoreError};
+use crate::store::{ReadError, Reader, StoreError};
 use arrow::array::{ArrayRef, Float64Array, StringArray, UInt32Array, UInt64Array};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -101,12 +101,6 @@ pub fn analyze_with(reader: &Reader) -> Result<Analysis, AnalysisError> {
         fi_rows,
         patterns: dominant_patterns(runs, &rows),
     })
-}
-
-/// The dataset at `root` once it is finished and verified against its manifests:
-/// what every reader calls before it trusts a table.
-pub fn open_verified(root: &Path) -> Result<Dataset, AnalysisError> {
-    Dataset::verified(root).map_err(|e| AnalysisError::from(ReadError::from(e)))
 }
 
 /// Statistics of every neuron of every successful run, in (run_id, neuron) order.

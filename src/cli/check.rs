@@ -5,6 +5,7 @@ use super::experiment::recorded_plan;
 use super::failure::Failure;
 use clap::ValueEnum;
 use neurodyn::check::{self, snapshot::Snapshot, Tolerances};
+use neurodyn::store::layout;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,7 +52,7 @@ enum Format {
 /// its copied experiment.yaml could otherwise loosen its own check. `source` is the
 /// folder or file `snap` was read from.
 fn tolerances(source: &Path, snap: &Snapshot, args: &Args) -> Result<Tolerances, Failure> {
-    let file = source.join("experiment.yaml");
+    let file = source.join(layout::EXPERIMENT);
     let mut tol = if snap.root.is_none() {
         snap.tolerances.unwrap_or_default()
     } else if file.exists() {

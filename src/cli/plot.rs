@@ -4,6 +4,7 @@ use super::failure::Failure;
 use clap::ValueEnum;
 use neurodyn::analysis::{self, AnalysisError};
 use neurodyn::plot;
+use neurodyn::store::layout;
 use neurodyn::store::Dataset;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,9 +52,11 @@ pub fn default_runs(root: &Path, runs: Vec<u32>) -> Result<Vec<u32>, Failure> {
 
 pub fn execute(args: Args) -> Result<ExitCode, Failure> {
     let root = &args.results;
-    if !root.join("summary.parquet").exists() {
+    if !root.join(layout::SUMMARY.entry()).exists() {
         analysis::analyze(root)?;
     }
+    // Opened (and verified) once for every figure.
+    let reader = neurodyn::open_dataset(root)?;
     let asked = !args.runs.is_empty();
     let runs = default_runs(root, args.runs)?;
     let kinds: Vec<plot::Kind> = if args.kinds.is_empty() {
@@ -85,18 +88,18 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
     let run_figures = kinds.iter().any(|&k| k != plot::Kind::Fi);
     for kind in kinds {
         if kind == plot::Kind::Fi {
-            written += plot::figure(root, kind, None, &formats)?.len();
+            written += plot::draw(&reader, kind, None, &formats)?.len();
             continue;
         }
         for (k, &id) in runs.iter().enumerate() {
-            for p in plot::figure(root, kind, Some(id), &formats)? {
+            for p in plot::draw(&reader, kind, Some(id), &formats)? {
                 println!("{}", p.display());
                 written += 1;
                 per_run[k] += 1;
             }
         }
     }
-    println!("{written} files in {}", root.join("plots").display());
+    println!("{written} files in {}", root.join(layout::PLOTS).display());
     // A failed run keeps the rows it wrote, which are drawn; one that left nothing to
     // draw is an error when asked for by id, so that "0 files" never passes for a plot.
     let empty = runs
@@ -104,7 +107,7 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
         .zip(&per_run)
         .filter(|(_, &n)| run_figures && n == 0);
     for (&id, _) in empty {
-        if let Some(e) = plot::failed_run(root, id)? {
+        if let Some(e) = plot::failed_run(&reader, id)? {
             if asked {
                 return Err(Failure::from(e));
             }

@@ -5,6 +5,7 @@ use super::experiment::recorded_plan;
 use super::failure::Failure;
 use super::shard;
 use neurodyn::runner;
+use neurodyn::store::layout;
 use neurodyn::store::Dataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,7 +37,7 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
             vec!["give the folder `neurodyn run` wrote, e.g. results/<name>".into()],
         )
     })?;
-    let plan = recorded_plan(&root.join("experiment.yaml"))?;
+    let plan = recorded_plan(&root.join(layout::EXPERIMENT))?;
     let (rows, damage) = runner::status(&dataset, &plan, args.shards)?;
     println!("shard\tplanned\tdone\tfailed\tmissing");
     let (mut missing, mut failed) = (0, 0);
@@ -72,7 +73,7 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
     if !damage.is_empty() {
         eprintln!(
             "hint: `neurodyn run {} --out {} --resume` re-runs the runs of damaged batches",
-            root.join("experiment.yaml").display(),
+            root.join(layout::EXPERIMENT).display(),
             root.display()
         );
     }

@@ -72,7 +72,7 @@ pub struct Outcome {
 
 /// Integrate the run and stream its output to `sink`.
 pub fn simulate(spec: &RunSpec, sink: &mut dyn Sink) -> Result<Outcome, EngineError> {
-    model::visit(spec.model, Integrate { spec, sink })
+    model::visit(spec.model(), Integrate { spec, sink })
 }
 
 /// The run's model and method, made into one monomorphised integration loop.
@@ -91,7 +91,7 @@ impl Visit for Integrate<'_> {
             Method::Euler => population::run::<M, Euler>(spec, m, sink),
             Method::Rk4 => population::run::<M, Rk4>(spec, m, sink),
             Method::Exact if M::DEF.closed_form => population::run::<M, Exact>(spec, m, sink),
-            Method::Exact => Err(EngineError::NoClosedForm(spec.model)),
+            Method::Exact => Err(EngineError::NoClosedForm(spec.model())),
         }
     }
 }

@@ -71,7 +71,7 @@ impl OutputEstimate {
                 } else if r.record.i {
                     per_row += TRACE_I_BYTES;
                 }
-                if r.record.w && r.model.has_w() {
+                if r.record.w && r.model().has_w() {
                     per_row += TRACE_W_BYTES;
                 }
                 trace_rows += rows;

@@ -147,7 +147,7 @@ impl RunRaw {
             "initial.w" => self.initial_w = Some(set(InitRaw::Fixed(value.clone()), &path, layer)),
             _ => {
                 if let Some(key) = p.strip_prefix("model.") {
-                    match model::all_keys().into_iter().find(|k| *k == key) {
+                    match model::all_keys().iter().find(|k| **k == key) {
                         Some(k) => self.set_model(k, value.clone(), path, layer),
                         None => return Err(unknown_path(axis, value)),
                     }

@@ -253,7 +253,7 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
                 let label = if !label.is_empty() {
                     label
                 } else if variant.is_some() || !point.is_empty() {
-                    auto_label(resolved.model, &resolved.input)
+                    auto_label(resolved.model(), &resolved.input)
                 } else {
                     name.clone()
                 };
@@ -372,7 +372,7 @@ mod tests {
         let p = plan_text(&text).unwrap();
         assert_eq!(p.runs.len(), 4);
         let lif: Vec<_> = p.runs.iter().filter(|r| r.label == "l").collect();
-        assert!(lif.iter().all(|r| r.model.name() == "lif"));
+        assert!(lif.iter().all(|r| r.model().name() == "lif"));
         assert!(p
             .runs
             .iter()

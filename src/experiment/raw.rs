@@ -82,13 +82,6 @@ impl ModelRaw {
     }
 }
 
-/// Every parameter key of every model, as serde's unknown-field error wants it.
-fn model_keys() -> &'static [&'static str] {
-    static KEYS: std::sync::LazyLock<Vec<&'static str>> =
-        std::sync::LazyLock::new(crate::model::all_keys);
-    &KEYS
-}
-
 impl<'de> Deserialize<'de> for ModelRaw {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -104,8 +97,9 @@ impl<'de> Deserialize<'de> for ModelRaw {
                         m.kind = Some(map.next_value()?);
                         continue;
                     }
-                    let Some(k) = model_keys().iter().find(|k| **k == key) else {
-                        return Err(de::Error::unknown_field(&key, model_keys()));
+                    let keys = crate::model::all_keys();
+                    let Some(k) = keys.iter().find(|k| **k == key) else {
+                        return Err(de::Error::unknown_field(&key, keys));
                     };
                     let q: Q = map.next_value()?;
                     m.entries.retain(|(e, _)| e != k);

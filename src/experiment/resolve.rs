@@ -122,7 +122,6 @@ pub(super) fn resolve_run(
         key: String::new(),
         seed: 0,
         replicate: 0,
-        model: kind,
         params,
         method: method.0,
         duration,

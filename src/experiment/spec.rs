@@ -69,7 +69,7 @@ pub struct RunSpec {
     pub key: String,
     pub seed: u64,
     pub replicate: u32,
-    pub model: ModelKind,
+    /// The model's parameters; they know their model (`model()`).
     pub params: Params,
     pub method: Method,
     /// Simulated time in ms; a whole number of steps.
@@ -117,19 +117,24 @@ impl Column {
 }
 
 impl RunSpec {
+    /// The model the run integrates.
+    pub fn model(&self) -> ModelKind {
+        self.params.kind()
+    }
+
     /// Every parameter of the run as typed columns (the runs table's). With `indexed_inputs`
     /// stimulus columns are numbered (input_0_…, input_1_…), as needed when any run
     /// of the plan sums several stimuli.
     pub fn parameters(&self, indexed_inputs: bool) -> Vec<Column> {
         let mut cols = vec![
-            Column::new("model", None, Value::Str(self.model.name().into())),
+            Column::new("model", None, Value::Str(self.model().name().into())),
             Column::new("method", None, Value::Str(self.method.name().into())),
             Column::quantity("duration", Dim::Time, self.duration),
             Column::quantity("dt", Dim::Time, self.dt),
             Column::new("neurons", None, Value::U64(self.neurons.into())),
             Column::new("replicate", None, Value::U64(self.replicate.into())),
         ];
-        for info in self.model.params() {
+        for info in self.model().params() {
             let value = self.params.get(info.name).unwrap_or(f64::NAN);
             cols.push(Column::quantity(
                 &format!("model_{}", info.name),
@@ -145,7 +150,7 @@ impl RunSpec {
             }
         };
         init("V", Dim::Voltage, self.initial.v);
-        if self.model.has_w() {
+        if self.model().has_w() {
             init("w", Dim::Current, self.initial.w);
         }
         for (k, s) in self.input.stimuli.iter().enumerate() {

@@ -118,18 +118,21 @@ impl fmt::Display for ModelKind {
     }
 }
 
-/// Every parameter key any model knows (with tau_m and R), for the YAML reader: a key
-/// outside it is a typo whatever the model.
-pub fn all_keys() -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> = vec!["tau_m", "R"];
-    for k in ModelKind::ALL {
-        for p in k.params() {
-            if !keys.contains(&p.name) {
-                keys.push(p.name);
+/// Every parameter key any model knows (with tau_m and R), for the YAML reader and
+/// the sweepable paths: a key outside it is a typo whatever the model. Computed once.
+pub fn all_keys() -> &'static [&'static str] {
+    static KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut keys: Vec<&'static str> = vec!["tau_m", "R"];
+        for k in ModelKind::ALL {
+            for p in k.params() {
+                if !keys.contains(&p.name) {
+                    keys.push(p.name);
+                }
             }
         }
-    }
-    keys
+        keys
+    });
+    &KEYS
 }
 
 /// A broken parameter rule: the key it concerns and the rule in words.

@@ -105,16 +105,6 @@ fn render(
 
 /// Write one figure of `kind` for `run` (ignored for F-I) in each format; returns the
 /// files written (none when the run lacks what the figure needs, e.g. no traces).
-pub fn figure(
-    root: &Path,
-    kind: Kind,
-    run: Option<u32>,
-    formats: &[Format],
-) -> Result<Vec<PathBuf>, AnalysisError> {
-    draw(&Reader::open(root)?, kind, run, formats)
-}
-
-/// `figure` of an open dataset.
 pub fn draw(
     reader: &Reader,
     kind: Kind,
@@ -172,8 +162,7 @@ pub fn draw(
 /// Why nothing could be drawn of `run`, when the reason is that it failed; None for
 /// a run that succeeded (it may just lack what a figure needs, e.g. spikes) or that
 /// does not exist (`figure` reports that itself).
-pub fn failed_run(root: &Path, run: u32) -> Result<Option<AnalysisError>, AnalysisError> {
-    let reader = Reader::open(root)?;
+pub fn failed_run(reader: &Reader, run: u32) -> Result<Option<AnalysisError>, AnalysisError> {
     let runs = reader.runs();
     let Some(info) = runs.get(run).filter(|i| !i.ok) else {
         return Ok(None);
@@ -563,7 +552,7 @@ fn phase<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &RunData) -> Fall
                 .map_err(err)?;
             if first {
                 reset
-                    .label("reset (V_peak → V_reset, w + b)")
+                    .label("reset (spike voltage → reset, w jumps)")
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
                 first = false;
             }

@@ -1,6 +1,6 @@
 //! `constant`: I = amplitude, at every time.
 
-use super::{Invalid, Key, Signal, StimulusDef, Values};
+use super::{no_rules, Key, Signal, StimulusDef, Values};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -9,13 +9,9 @@ pub static DEF: StimulusDef = StimulusDef {
     summary: "a constant current",
     keys: &[Key::required("amplitude", Current, "the current")],
     extras: &[],
-    validate,
+    validate: no_rules,
     build,
 };
-
-fn validate(_: &Values) -> Result<(), Invalid> {
-    Ok(())
-}
 
 fn build(v: &Values) -> Arc<dyn Signal> {
     Arc::new(Constant {

@@ -3,7 +3,7 @@
 //! whole F-I sweep the way a Brian2 user writes `I = linspace(...)` over a
 //! NeuronGroup. It is a per-neuron bias, not a function of time.
 
-use super::{Invalid, Key, Signal, StimulusDef, Values};
+use super::{no_rules, Key, Signal, StimulusDef, Values};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -15,13 +15,9 @@ pub static DEF: StimulusDef = StimulusDef {
         Key::required("to", Current, "the last neuron's current"),
     ],
     extras: &[],
-    validate,
+    validate: no_rules,
     build,
 };
-
-fn validate(_: &Values) -> Result<(), Invalid> {
-    Ok(())
-}
 
 fn build(v: &Values) -> Arc<dyn Signal> {
     Arc::new(Spread {

@@ -17,7 +17,7 @@
 //!
 //! Nothing here knows about YAML.
 
-pub(crate) mod layout;
+pub mod layout;
 pub(crate) mod lock;
 pub(crate) mod parquet;
 pub(crate) mod parts;

@@ -56,6 +56,22 @@ pub fn run_ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// neurodyn with `args` in `dir`, the scheduler's shard variables (SLURM's array task
+/// variables, Kubernetes' completion index) set to exactly `vars`.
+pub fn neurodyn_with_scheduler(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_neurodyn"));
+    c.args(args).current_dir(dir);
+    for v in [
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_COUNT",
+        "SLURM_ARRAY_TASK_MIN",
+        "JOB_COMPLETION_INDEX",
+    ] {
+        c.env_remove(v);
+    }
+    c.envs(vars.iter().copied()).output().expect("run neurodyn")
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
