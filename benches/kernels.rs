@@ -6,8 +6,8 @@
 //! cross are flagged and held, as in the engine before their slow path).
 //! Run: cargo bench --bench kernels
 
-use neurodyn::engine::integrate::{Currents, Euler, Exact, Integrator, Rk4};
-use neurodyn::engine::kernel::{plain_steps, Step};
+use neurodyn::engine::integrate::{Euler, Exact, Integrator, Rk4};
+use neurodyn::engine::kernel::{plain_steps, Each, Models, Same, Step};
 use neurodyn::model::{self, adex::Adex, eif::Eif, fastexp, lif::Lif, Dynamics, Model, ModelKind};
 
 const N: usize = 10_000;
@@ -40,24 +40,26 @@ fn population() -> Population {
 }
 
 fn step<M: Dynamics, I: Integrator<M>>(bencher: divan::Bencher, model: M) {
+    step_with::<M, I, _>(bencher, Same(model));
+}
+
+fn step_with<M: Dynamics, I: Integrator<M>, P: Models<M>>(bencher: divan::Bencher, models: P) {
     let mut p = population();
     let until = vec![0.0; N];
-    let det = Currents {
-        start: 0.0,
-        mid: 0.0,
-        end: 0.0,
-    };
+    let det = vec![0.0; N];
     let shared = Step {
         t: 0.0,
         h: DT,
-        det,
+        det_start: &det,
+        det_mid: &det,
+        det_end: &det,
         noise: &p.bias,
         until: &until,
     };
     bencher
         .counter(divan::counter::ItemsCount::new(N))
         .bench_local(|| {
-            plain_steps::<M, I>(&model, &shared, &mut p.v, &mut p.w, &mut p.slow);
+            plain_steps::<M, I, P>(models, &shared, &mut p.v, &mut p.w, &mut p.slow);
             divan::black_box(&p.v);
         });
 }
@@ -90,6 +92,20 @@ fn eif_rk4(b: divan::Bencher) {
 #[divan::bench]
 fn adex_euler(b: divan::Bencher) {
     step::<Adex, Euler>(b, Adex::new(&params("adex")));
+}
+
+/// AdEx Euler with a model per neuron, as in a block of packed runs whose parameters
+/// differ (here `a` varies over the population).
+#[divan::bench]
+fn adex_euler_each(b: divan::Bencher) {
+    let models: Vec<Adex> = (0..N)
+        .map(|j| {
+            let mut p = params("adex");
+            p.set("a", 2.0 + 4.0 * j as f64 / N as f64);
+            Adex::new(&p)
+        })
+        .collect();
+    step_with::<Adex, Euler, _>(b, Each(&models));
 }
 
 #[divan::bench]

@@ -5,7 +5,7 @@
 //! dataset side by side. A run that fails is recorded and the others go on.
 
 use crate::analysis::{self, Analysis, AnalysisError};
-use crate::engine::{self, EngineError};
+use crate::engine::{self, EngineError, PackKey};
 use crate::experiment::plan::Plan;
 use crate::experiment::spec::{Method, RunSpec};
 use crate::store::layout;
@@ -13,9 +13,9 @@ use crate::store::lock::Scope;
 use crate::store::parts::{PartWriters, TraceColumns};
 use crate::store::provenance::{self, Provenance};
 use crate::store::verify::{Fix, Problem};
-use crate::store::{self, runs, Dataset, Manifest, Meta, OpenMode, RunRecord, StoreError};
+use crate::store::{self, neurons, runs, Dataset, Manifest, Meta, OpenMode, RunRecord, StoreError};
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -215,8 +215,54 @@ pub(crate) fn shard_runs(plan: &Plan, shard: Shard) -> Vec<usize> {
     mine
 }
 
-/// Runs in plan order, cut into batches of about BATCH_COST.
-fn batches(runs: &[usize], plan: &Plan) -> Vec<Vec<usize>> {
+/// Runs that are integrated as one population (see `engine::pack_key`), as indices
+/// into the plan, in run-id order.
+type Pack = Vec<usize>;
+
+/// The runs cut into batches of about BATCH_COST, each a list of packs, with every
+/// part file's rows in run-id order. Runs that can share a population (equal
+/// `engine::pack_key`) and together fill at least half a batch get batches of their
+/// own, one pack each, so a sweep of many small runs becomes a few large populations.
+/// The rest (runs too large to share, and keys with few runs) are batched in run-id
+/// order as before, neighbours with equal keys still sharing a pack.
+fn batches(runs: &[usize], plan: &Plan) -> Vec<Vec<Pack>> {
+    let mut groups: BTreeMap<Option<PackKey>, (Vec<usize>, u64)> = BTreeMap::new();
+    for &i in runs {
+        let key = engine::pack_key(&plan.runs[i]);
+        let group = groups.entry(key).or_default();
+        group.0.push(i);
+        group.1 += cost(&plan.runs[i]);
+    }
+    let mut out: Vec<Vec<Pack>> = Vec::new();
+    let mut rest: Vec<(usize, Option<PackKey>)> = Vec::new();
+    for (key, (members, total)) in groups {
+        if key.is_some() && total >= BATCH_COST / 2 {
+            for batch in cut(&members, plan) {
+                out.push(vec![batch]);
+            }
+        } else {
+            rest.extend(members.into_iter().map(|i| (i, key.clone())));
+        }
+    }
+    rest.sort_by_key(|(i, _)| *i);
+    let order: Vec<usize> = rest.iter().map(|(i, _)| *i).collect();
+    let key_of: HashMap<usize, Option<PackKey>> = rest.into_iter().collect();
+    for batch in cut(&order, plan) {
+        let mut packs: Vec<Pack> = Vec::new();
+        for i in batch {
+            let key = &key_of[&i];
+            match packs.last_mut() {
+                Some(pack) if key.is_some() && key_of[&pack[0]] == *key => pack.push(i),
+                _ => packs.push(vec![i]),
+            }
+        }
+        out.push(packs);
+    }
+    out
+}
+
+/// Runs (in the order given) cut into consecutive pieces of about BATCH_COST.
+fn cut(runs: &[usize], plan: &Plan) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     let mut load = 0u64;
@@ -288,27 +334,26 @@ impl<'a> Tally<'a> {
 fn run_batch(
     dataset: &Dataset,
     plan: &Plan,
-    runs: &[usize],
+    packs: &[Pack],
     opts: &RunOptions,
     traces: Option<TraceColumns>,
     tally: &Tally,
 ) -> Result<Vec<RunRecord>, StoreError> {
-    let first = plan.runs[runs[0]].run_id;
-    let last = plan.runs[runs[runs.len() - 1]].run_id;
+    let ids = || packs.iter().flatten().map(|&i| plan.runs[i].run_id);
+    let first = ids().min().expect("a batch has runs");
+    let last = ids().max().expect("a batch has runs");
     let batch = store::batch_name(opts.shard.index, first, last);
     dataset.stage(&batch)?;
     let mut parts = PartWriters::create(dataset, &batch, traces)?;
-    let mut records = Vec::with_capacity(runs.len());
-    for &i in runs {
+    let mut records = Vec::with_capacity(ids().count());
+    for pack in packs {
         if opts.cancel.is_cancelled() {
             break;
         }
-        let spec = &plan.runs[i];
+        let specs: Vec<&RunSpec> = pack.iter().map(|&i| &plan.runs[i]).collect();
         let started = Instant::now();
-        let outcome = engine::simulate(spec, &mut parts.for_run(spec.run_id));
-        let wall_s = started.elapsed().as_secs_f64();
-        let (ok, error, n_spikes) = match outcome {
-            Ok(o) => (true, None, o.n_spikes),
+        let outcomes = match engine::simulate_pack(&specs, &mut parts) {
+            Ok(o) => o,
             Err(EngineError::Sink(e)) => {
                 dataset.discard(&batch)?;
                 return Err(match e.downcast::<StoreError>() {
@@ -316,24 +361,38 @@ fn run_batch(
                     Err(e) => StoreError::Parquet(e.to_string()),
                 });
             }
-            Err(e) => (
-                false,
-                Some(format!("run {} ({}): {e}", spec.run_id, spec.label)),
-                0,
-            ),
+            // Packs are made by `batches` from equal keys, so this is a bug; fail
+            // the runs rather than the dataset.
+            Err(e) => specs
+                .iter()
+                .map(|_| Err(EngineError::Sink(e.to_string().into())))
+                .collect(),
         };
-        if !ok && opts.fail_fast {
-            opts.cancel.cancel();
+        // A packed run's time is its share of the pack's, by cost.
+        let wall_s = started.elapsed().as_secs_f64();
+        let pack_cost: u64 = specs.iter().map(|s| cost(s).max(1)).sum();
+        for (spec, outcome) in specs.iter().zip(outcomes) {
+            let (ok, error, n_spikes) = match outcome {
+                Ok(o) => (true, None, o.n_spikes),
+                Err(e) => (
+                    false,
+                    Some(format!("run {} ({}): {e}", spec.run_id, spec.label)),
+                    0,
+                ),
+            };
+            if !ok && opts.fail_fast {
+                opts.cancel.cancel();
+            }
+            records.push(RunRecord {
+                run_id: spec.run_id,
+                run_key: spec.key.clone(),
+                ok,
+                error,
+                n_spikes,
+                wall_s: wall_s * cost(spec).max(1) as f64 / pack_cost as f64,
+            });
+            tally.done(spec);
         }
-        records.push(RunRecord {
-            run_id: spec.run_id,
-            run_key: spec.key.clone(),
-            ok,
-            error,
-            n_spikes,
-            wall_s,
-        });
-        tally.done(spec);
     }
     if records.is_empty() {
         dataset.discard(&batch)?;
@@ -444,8 +503,12 @@ fn write(
         for r in per_batch {
             summary.ran.extend(r?);
         }
-        summary.stopped = summary.ran.len() < todo.len();
-        summary.complete = finalize(dataset, plan, opts)?;
+        // Stopped also when the last runs were under way as the stop came (packed runs
+        // finish together): a stopped dataset is left unfinished, for --resume.
+        summary.stopped = summary.ran.len() < todo.len() || opts.cancel.is_cancelled();
+        if !summary.stopped {
+            summary.complete = finalize(dataset, plan, opts)?;
+        }
     }
     let records = dataset.records()?;
     summary.committed = records.len();
@@ -486,6 +549,7 @@ fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<boo
         });
     }
     runs::write(&dataset.root.join(layout::RUNS.entry()), plan, &records)?;
+    neurons::write(&dataset.root.join(layout::NEURONS.entry()), plan)?;
     Provenance {
         neurodyn_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: env!("NEURODYN_GIT_COMMIT").into(),

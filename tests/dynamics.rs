@@ -231,7 +231,7 @@ fn white_noise_statistics_do_not_depend_on_dt() {
         let mut sum = 0.0;
         let mut sq = 0.0;
         let mut n = 0.0;
-        for (_, c) in &sink.traces {
+        for (_, _, c) in &sink.traces {
             for (t, v) in c.t.iter().zip(&c.v) {
                 if *t > 100.0 {
                     sum += v;

@@ -6,14 +6,47 @@
 use super::integrate::{Currents, Integrator};
 use crate::model::Dynamics;
 
-/// What one step of a block shares: the deterministic currents `det` over the step of
-/// length `h` from time `t`, each neuron's own additive current `noise` (its bias and
-/// noise draw), and the end of each neuron's refractory period `until`.
+/// The model of each neuron of a block: one shared by all ([`Same`]) or one per neuron
+/// ([`Each`], when runs with different parameters share a block or parameters vary
+/// per neuron). Two types rather than a slice always, so that the common case keeps
+/// its parameters in registers.
+pub trait Models<M>: Copy {
+    fn at(self, j: usize) -> M;
+}
+
+/// Every neuron has the same model.
+#[derive(Clone, Copy)]
+pub struct Same<M>(pub M);
+
+/// Neuron j has model `self.0[j]`.
+#[derive(Clone, Copy)]
+pub struct Each<'a, M>(pub &'a [M]);
+
+impl<M: Dynamics> Models<M> for Same<M> {
+    #[inline(always)]
+    fn at(self, _j: usize) -> M {
+        self.0
+    }
+}
+
+impl<M: Dynamics> Models<M> for Each<'_, M> {
+    #[inline(always)]
+    fn at(self, j: usize) -> M {
+        self.0[j]
+    }
+}
+
+/// What one step of a block shares: its start `t` and length `h`, and per neuron the
+/// deterministic current at the step's start, midpoint and end (`det_*`, each neuron's
+/// run's input), its own additive current `noise` (bias and noise draws), and the end
+/// of its refractory period `until`.
 #[derive(Clone, Copy)]
 pub struct Step<'a> {
     pub t: f64,
     pub h: f64,
-    pub det: Currents,
+    pub det_start: &'a [f64],
+    pub det_mid: &'a [f64],
+    pub det_end: &'a [f64],
     pub noise: &'a [f64],
     pub until: &'a [f64],
 }
@@ -26,30 +59,30 @@ pub struct Step<'a> {
 /// time; without FMA contraction (Rust never contracts a·b + c on its own) every
 /// version gives the same bits.
 #[inline(always)]
-pub fn plain_steps<M: Dynamics, I: Integrator<M>>(
-    model: &M,
+pub fn plain_steps<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+    models: P,
     step: &Step,
     v: &mut [f64],
     w: &mut [f64],
     slow: &mut [bool],
 ) -> bool {
-    // A handful of neurons (single-neuron runs) gain nothing from vectors and would
-    // pay for the call; the portable loop is inlined into the caller instead.
+    // A handful of neurons gain nothing from vectors and would pay for the call; the
+    // portable loop is inlined into the caller instead.
     if v.len() < 8 {
-        return plain_steps_portable::<M, I>(model, step, v, w, slow);
+        return plain_steps_portable::<M, I, P>(models, step, v, w, slow);
     }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { plain_steps_avx512::<M, I>(model, step, v, w, slow) };
+            return unsafe { plain_steps_avx512::<M, I, P>(models, step, v, w, slow) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { plain_steps_avx2::<M, I>(model, step, v, w, slow) };
+            return unsafe { plain_steps_avx2::<M, I, P>(models, step, v, w, slow) };
         }
     }
-    plain_steps_portable::<M, I>(model, step, v, w, slow)
+    plain_steps_portable::<M, I, P>(models, step, v, w, slow)
 }
 
 /// The portable loop compiled with a target feature enabled, so that it is vectorised
@@ -58,14 +91,14 @@ macro_rules! compiled_for {
     ($name:ident, $feature:literal) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
-        unsafe fn $name<M: Dynamics, I: Integrator<M>>(
-            model: &M,
+        unsafe fn $name<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+            models: P,
             step: &Step,
             v: &mut [f64],
             w: &mut [f64],
             slow: &mut [bool],
         ) -> bool {
-            plain_steps_portable::<M, I>(model, step, v, w, slow)
+            plain_steps_portable::<M, I, P>(models, step, v, w, slow)
         }
     };
 }
@@ -74,8 +107,8 @@ compiled_for!(plain_steps_avx512, "avx512f");
 compiled_for!(plain_steps_avx2, "avx2");
 
 #[inline(always)]
-fn plain_steps_portable<M: Dynamics, I: Integrator<M>>(
-    model: &M,
+fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+    models: P,
     step: &Step,
     v: &mut [f64],
     w: &mut [f64],
@@ -86,23 +119,24 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>>(
     let n = v.len();
     let (w, slow) = (&mut w[..n], &mut slow[..n]);
     let (noise, until) = (&step.noise[..n], &step.until[..n]);
-    let (det, h) = (step.det, step.h);
-    let theta = model.spike_voltage();
+    let (start, mid, end) = (&step.det_start[..n], &step.det_mid[..n], &step.det_end[..n]);
+    let h = step.h;
     let mut any = false;
     for j in 0..n {
+        let model = models.at(j);
         let x = noise[j];
         let i = Currents {
-            start: det.start + x,
-            mid: det.mid + x,
-            end: det.end + x,
+            start: start[j] + x,
+            mid: mid[j] + x,
+            end: end[j] + x,
         };
         let (v0, w0) = (v[j], w[j]);
-        let (v1, w1, dv0) = I::step_and_slope(model, v0, w0, i, h);
+        let (v1, w1, dv0) = I::step_and_slope(&model, v0, w0, i, h);
         // Refractory, a spike, a non-finite state, or a step that starts in the
         // upswing (redone in sub-steps); `|` rather than `||` and selects rather
         // than ifs keep the loop free of branches.
         let s = (until[j] > step.t)
-            | (v1 >= theta)
+            | (v1 >= model.spike_voltage())
             | v1.is_nan()
             | !w1.is_finite()
             | model.needs_substeps(v0, dv0, h);
@@ -138,15 +172,13 @@ mod tests {
         let w: Vec<f64> = (0..n).map(|_| 300.0 * uniform()).collect();
         let noise: Vec<f64> = (0..n).map(|_| 2000.0 * uniform() - 500.0).collect();
         let until: Vec<f64> = (0..n).map(|_| 2.0 * uniform()).collect();
-        let det = Currents {
-            start: 100.0,
-            mid: 110.0,
-            end: 120.0,
-        };
+        let (start, mid, end) = (vec![100.0; n], vec![110.0; n], vec![120.0; n]);
         let step = Step {
             t: 1.0,
             h: 0.1,
-            det,
+            det_start: &start,
+            det_mid: &mid,
+            det_end: &end,
             noise: &noise,
             until: &until,
         };
@@ -160,11 +192,11 @@ mod tests {
             let (mut v, mut w) = (v.to_vec(), w.to_vec());
             let mut slow = vec![false; v.len()];
             let f = if portable {
-                plain_steps_portable::<Adex, I>
+                plain_steps_portable::<Adex, I, Same<Adex>>
             } else {
-                plain_steps::<Adex, I>
+                plain_steps::<Adex, I, Same<Adex>>
             };
-            f(m, step, &mut v, &mut w, &mut slow);
+            f(Same(*m), step, &mut v, &mut w, &mut slow);
             let bits = [v, w].concat().iter().map(|x| x.to_bits()).collect();
             (bits, slow)
         }

@@ -1,74 +1,126 @@
-//! One block of neurons as a struct of arrays, stepped through the whole run:
+//! A population of neurons, from one run or from many packed runs, cut into blocks
+//! and each block stepped through the whole run as a struct of arrays: inputs and
 //! noise draws, the fast path (a plain step with no spike), and the slow path
 //! (refractory hold, crossing located inside the step, reset, rest of the step).
+//! Every neuron carries its own run's model, input, seed streams and failure, so a
+//! run gives the same numbers whichever neurons it shares a block with.
 
 use super::integrate::{Currents, Integrator};
-use super::kernel;
+use super::kernel::{self, Each, Same};
 use super::{EngineError, Outcome, Sink, SinkError, TraceChunk, MAX_BLOCK, TRACE_ROWS_PER_BLOCK};
-use crate::experiment::spec::{InitValue, RunSpec};
-use crate::model::Dynamics;
+use crate::experiment::spec::{InitValue, NeuronValues, RunSpec};
+use crate::model::{Model, Params};
 use crate::seed;
-use crate::stimulus::Noise;
+use crate::stimulus::Input;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::ops::Range;
 
 /// More spikes than this inside one step means the input drives the neuron faster
 /// than the model can represent; the run fails rather than loop.
 const SPIKES_PER_STEP_LIMIT: u32 = 10_000;
 
-pub fn run<M: Dynamics, I: Integrator<M>>(
-    spec: &RunSpec,
-    model: M,
+/// Neurons below which a run is not split further for threads: smaller blocks would
+/// cost more in per-block overhead than a second core gains.
+const MIN_PARALLEL_BLOCK: u32 = 256;
+
+/// Neurons `first..last` of the run at index `run` of a pack.
+#[derive(Clone, Copy, Debug)]
+struct Part {
+    run: usize,
+    first: u32,
+    last: u32,
+}
+
+/// Each run's outcome; a sink's failure ends the whole call.
+type Outcomes = Vec<Result<Outcome, EngineError>>;
+
+pub fn run<M: Model, I: Integrator<M>>(
+    runs: &[&RunSpec],
     sink: &mut dyn Sink,
-) -> Result<Outcome, EngineError> {
-    let blocks = blocks(spec);
-    let mut outcome = Outcome::default();
+) -> Result<Outcomes, EngineError> {
+    let blocks = blocks(runs);
+    let mut outcomes: Outcomes = runs.iter().map(|_| Ok(Outcome::default())).collect();
     let threads = rayon::current_num_threads();
     if blocks.len() == 1 || threads == 1 {
-        for &(first, last) in &blocks {
-            outcome.n_spikes += Block::<M>::new(spec, model, first, last).run::<I>(sink)?;
+        for block in &blocks {
+            if block.iter().all(|p| outcomes[p.run].is_err()) {
+                continue;
+            }
+            let done = Block::<M>::new(runs, block).run::<I>(sink)?;
+            merge(&mut outcomes, done);
         }
-        return Ok(outcome);
+        return Ok(outcomes);
     }
-    // Blocks of one large run go to all threads, a wave at a time: each block's output
-    // is buffered and handed on in block order, so the sink sees exactly the calls of
-    // a sequential run, and at most one wave of output is held at once.
+    // Blocks go to all threads, a wave at a time: each block's output is buffered and
+    // handed on in block order, so the sink sees exactly the calls of a sequential
+    // run, and at most one wave of output is held at once.
     for wave in blocks.chunks(threads) {
-        let done: Vec<Result<(u64, Buffer), EngineError>> = wave
+        let done: Vec<Result<(Vec<BlockOutcome>, Buffer), EngineError>> = wave
             .par_iter()
-            .map(|&(first, last)| {
+            .map(|block| {
                 let mut buffer = Buffer::default();
-                let n = Block::<M>::new(spec, model, first, last).run::<I>(&mut buffer)?;
-                Ok((n, buffer))
+                if block.iter().all(|p| outcomes[p.run].is_err()) {
+                    return Ok((Vec::new(), buffer));
+                }
+                let done = Block::<M>::new(runs, block).run::<I>(&mut buffer)?;
+                Ok((done, buffer))
             })
             .collect();
         for result in done {
-            let (n, buffer) = result?;
-            buffer.replay(sink)?;
-            outcome.n_spikes += n;
+            let (done, buffer) = result?;
+            // A run split over blocks that failed in an earlier block writes no more.
+            let failed: Vec<u32> = runs
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| o.is_err())
+                .map(|(r, _)| r.run_id)
+                .collect();
+            buffer.replay(sink, &failed)?;
+            merge(&mut outcomes, done);
         }
     }
-    Ok(outcome)
+    Ok(outcomes)
 }
 
-/// Neuron ranges [first, last) of the blocks of a run. The split depends only on the
-/// run (population and recording size), never on the thread count, so output files
-/// are the same whatever the number of threads. A large population is cut into at
-/// least eight blocks so that both cores (and then some) have work.
-fn blocks(spec: &RunSpec) -> Vec<(u32, u32)> {
+/// What a block reports for each of its parts: spikes, or why the run failed.
+type BlockOutcome = (usize, Result<u64, EngineError>);
+
+/// Fold one block's outcomes into the runs': spikes add up, the first failure stays.
+fn merge(outcomes: &mut Outcomes, done: Vec<BlockOutcome>) {
+    for (r, result) in done {
+        match (&mut outcomes[r], result) {
+            (Err(_), _) => {}
+            (Ok(o), Ok(n)) => o.n_spikes += n,
+            (slot, Err(e)) => *slot = Err(e),
+        }
+    }
+}
+
+/// The most neurons a block of these runs may hold: all of them when nothing is
+/// recorded (up to MAX_BLOCK), else as many as the trace budget allows.
+pub(super) fn block_size(spec: &RunSpec) -> u32 {
     let samples = if spec.record.any() {
         spec.steps.div_ceil(u64::from(spec.record.every)) as usize
     } else {
         0
     };
-    let largest = match TRACE_ROWS_PER_BLOCK.checked_div(samples) {
+    match TRACE_ROWS_PER_BLOCK.checked_div(samples) {
         None => MAX_BLOCK,
         Some(n) => n.clamp(1, MAX_BLOCK as usize) as u32,
-    };
+    }
+}
+
+/// Neuron ranges [first, last) of the blocks of a run on its own. The split depends
+/// only on the run (population and recording size), never on the thread count, so
+/// output files are the same whatever the number of threads. A large population is
+/// cut into at least eight blocks so that both cores (and then some) have work.
+pub(super) fn blocks_alone(spec: &RunSpec) -> Vec<(u32, u32)> {
     let n = spec.neurons;
     let count = n
-        .div_ceil(largest)
+        .div_ceil(block_size(spec))
         .max((n / MIN_PARALLEL_BLOCK).min(8))
         .max(1);
     let size = n.div_ceil(count);
@@ -78,14 +130,48 @@ fn blocks(spec: &RunSpec) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// Neurons below which a run is not split further for threads: smaller blocks would
-/// cost more in per-block overhead than a second core gains.
-const MIN_PARALLEL_BLOCK: u32 = 256;
+/// The blocks of a pack. One run is cut as on its own; packed runs (each small enough
+/// to fit one block, see `pack_key`) fill blocks whole, in order, so no packed run is
+/// ever split and each run's numbers cannot depend on its neighbours.
+fn blocks(runs: &[&RunSpec]) -> Vec<Vec<Part>> {
+    if let [spec] = runs {
+        return blocks_alone(spec)
+            .into_iter()
+            .map(|(first, last)| {
+                vec![Part {
+                    run: 0,
+                    first,
+                    last,
+                }]
+            })
+            .collect();
+    }
+    let size = block_size(runs[0]);
+    let mut out: Vec<Vec<Part>> = Vec::new();
+    let mut current: Vec<Part> = Vec::new();
+    let mut held = 0;
+    for (run, spec) in runs.iter().enumerate() {
+        if !current.is_empty() && held + spec.neurons > size {
+            out.push(std::mem::take(&mut current));
+            held = 0;
+        }
+        held += spec.neurons;
+        current.push(Part {
+            run,
+            first: 0,
+            last: spec.neurons,
+        });
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
 
 /// A block's output held until it is its turn to reach the sink.
 #[derive(Default)]
 struct Buffer {
-    calls: Vec<(u32, Output)>,
+    calls: Vec<(u32, u32, Output)>,
 }
 
 enum Output {
@@ -94,22 +180,27 @@ enum Output {
 }
 
 impl Sink for Buffer {
-    fn spikes(&mut self, neuron: u32, times: &[f64]) -> Result<(), SinkError> {
-        self.calls.push((neuron, Output::Spikes(times.to_vec())));
+    fn spikes(&mut self, run_id: u32, neuron: u32, times: &[f64]) -> Result<(), SinkError> {
+        self.calls
+            .push((run_id, neuron, Output::Spikes(times.to_vec())));
         Ok(())
     }
-    fn trace(&mut self, neuron: u32, chunk: &TraceChunk) -> Result<(), SinkError> {
-        self.calls.push((neuron, Output::Trace(chunk.clone())));
+    fn trace(&mut self, run_id: u32, neuron: u32, chunk: &TraceChunk) -> Result<(), SinkError> {
+        self.calls
+            .push((run_id, neuron, Output::Trace(chunk.clone())));
         Ok(())
     }
 }
 
 impl Buffer {
-    fn replay(self, sink: &mut dyn Sink) -> Result<(), EngineError> {
-        for (neuron, call) in self.calls {
+    fn replay(self, sink: &mut dyn Sink, skip: &[u32]) -> Result<(), EngineError> {
+        for (run_id, neuron, call) in self.calls {
+            if skip.contains(&run_id) {
+                continue;
+            }
             match call {
-                Output::Spikes(t) => sink.spikes(neuron, &t),
-                Output::Trace(c) => sink.trace(neuron, &c),
+                Output::Spikes(t) => sink.spikes(run_id, neuron, &t),
+                Output::Trace(c) => sink.trace(run_id, neuron, &c),
             }
             .map_err(EngineError::Sink)?;
         }
@@ -117,28 +208,66 @@ impl Buffer {
     }
 }
 
-/// Per-neuron state of a block, in parallel arrays indexed by j = neuron − first.
-struct Block<'a, M> {
+/// One run's share of a block: its neurons (indices j), its population-wide noise
+/// stream, and how it ended.
+struct RunState<'a> {
     spec: &'a RunSpec,
-    model: M,
+    /// The pack's index of the run.
+    index: usize,
+    /// The block's neurons of this run, and the first one's neuron number in the run.
+    range: Range<usize>,
     first: u32,
+    shared_rng: ChaCha8Rng,
+    /// State and this step's value of each noise source that is shared.
+    shared_x: Vec<f64>,
+    shared_now: Vec<f64>,
+    /// (decay, scale) of each noise source at the run's dt.
+    coefficients: Vec<(f64, f64)>,
+    failed: Option<EngineError>,
+    /// Spikes already handed to the sink by a one-neuron block.
+    flushed: u64,
+}
+
+/// Neurons that share one input, and whether it is the same at every time.
+struct Segment<'a> {
+    input: Cow<'a, Input>,
+    range: Range<usize>,
+    steady: bool,
+}
+
+/// Per-neuron state of a block, in parallel arrays indexed by j.
+struct Block<'a, M> {
+    runs: Vec<RunState<'a>>,
+    /// Index into `runs` of each neuron.
+    run_of: Vec<usize>,
+    segments: Vec<Segment<'a>>,
+    segment_of: Vec<usize>,
+    /// Each neuron's model, and whether they are all the same.
+    models: Vec<M>,
+    same: bool,
+    dt: f64,
+    steps: u64,
     v: Vec<f64>,
     w: Vec<f64>,
     /// End of the current refractory period (ms); in the past when not refractory.
     refractory_until: Vec<f64>,
+    /// Neurons of failed runs: no longer advanced.
+    dead: Vec<bool>,
+    /// The deterministic current of each neuron's input at a step's start, midpoint
+    /// and end.
+    det_start: Vec<f64>,
+    det_mid: Vec<f64>,
+    det_end: Vec<f64>,
+    /// (shared, coloured) of each noise source; the same for every run of a pack.
+    noise_shape: Vec<(bool, bool)>,
+    /// Each neuron's own stream (empty when no run of the block draws anything).
     rngs: Vec<ChaCha8Rng>,
-    /// Noise sources and their per-neuron state x (index: j * n_noise + k).
-    noises: Vec<Noise>,
-    /// (decay, scale) of each source for this run's dt.
-    coefficients: Vec<(f64, f64)>,
+    /// Per neuron and source (index j * sources + k): OU state and coefficients.
     noise_x: Vec<f64>,
-    shared_rng: ChaCha8Rng,
-    shared_x: Vec<f64>,
+    coefficients: Vec<(f64, f64)>,
     /// Each neuron's constant per-neuron current (`spread` stimuli).
     bias: Vec<f64>,
     spikes: Vec<Vec<f64>>,
-    /// Spikes already handed to the sink by a one-neuron block.
-    flushed: u64,
     /// Recorded neurons of this block: (j, buffer).
     traces: Vec<(usize, TraceChunk)>,
 }
@@ -147,17 +276,75 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     StandardNormal.sample(rng)
 }
 
-fn draw(value: InitValue, rng: &mut ChaCha8Rng) -> f64 {
-    match value {
-        InitValue::Fixed(x) => x,
-        InitValue::Normal { mean, sd } => mean + sd * normal(rng),
+fn draw(value: InitValue, rng: Option<&mut ChaCha8Rng>) -> f64 {
+    match (value, rng) {
+        (InitValue::Fixed(x), _) => x,
+        (InitValue::Normal { mean, sd }, Some(rng)) => mean + sd * normal(rng),
+        (InitValue::Normal { .. }, None) => unreachable!("a drawn value has a stream"),
     }
 }
 
-impl<'a, M: Dynamics> Block<'a, M> {
-    fn new(spec: &'a RunSpec, model: M, first: u32, last: u32) -> Self {
-        let n = (last - first) as usize;
-        let noises: Vec<Noise> = spec.input.noises().cloned().collect();
+/// Whether a run's neurons draw from their streams at all.
+fn draws<M: Model>(spec: &RunSpec) -> bool {
+    let random = |v: InitValue| matches!(v, InitValue::Normal { .. });
+    spec.input.noises().next().is_some()
+        || random(spec.initial.v)
+        || (M::HAS_W && random(spec.initial.w))
+}
+
+impl<'a, M: Model> Block<'a, M> {
+    fn new(runs: &[&'a RunSpec], parts: &[Part]) -> Self {
+        let n: usize = parts.iter().map(|p| (p.last - p.first) as usize).sum();
+        let spec0 = runs[parts[0].run];
+        let noise_shape: Vec<(bool, bool)> = spec0
+            .input
+            .noises()
+            .map(|nz| (nz.shared, nz.tau.is_some()))
+            .collect();
+        let any_draws = parts.iter().any(|p| draws::<M>(runs[p.run]));
+        let mut block = Block {
+            runs: Vec::with_capacity(parts.len()),
+            run_of: Vec::with_capacity(n),
+            segments: Vec::new(),
+            segment_of: Vec::with_capacity(n),
+            models: Vec::with_capacity(n),
+            same: true,
+            dt: spec0.dt,
+            steps: spec0.steps,
+            v: Vec::with_capacity(n),
+            w: Vec::with_capacity(n),
+            refractory_until: vec![f64::NEG_INFINITY; n],
+            dead: vec![false; n],
+            det_start: vec![0.0; n],
+            det_mid: vec![0.0; n],
+            det_end: vec![0.0; n],
+            noise_shape,
+            rngs: Vec::with_capacity(if any_draws { n } else { 0 }),
+            noise_x: Vec::new(),
+            coefficients: Vec::new(),
+            bias: Vec::with_capacity(n),
+            spikes: vec![Vec::new(); n],
+            traces: Vec::new(),
+        };
+        let mut first_params: Option<Params> = None;
+        for part in parts {
+            block.add(runs[part.run], *part, any_draws, &mut first_params);
+        }
+        block
+    }
+
+    /// Append one run's neurons `part.first..part.last`.
+    fn add(
+        &mut self,
+        spec: &'a RunSpec,
+        part: Part,
+        any_draws: bool,
+        first_params: &mut Option<Params>,
+    ) {
+        let start = self.v.len();
+        let r = self.runs.len();
+        let count = (part.last - part.first) as usize;
+        let noises: Vec<_> = spec.input.noises().cloned().collect();
         let mut shared_rng = seed::shared_stream(spec.seed);
         // Draw order is fixed per stream: shared OU states first, then per neuron V,
         // w and its own OU states. Blocks redraw the same shared values.
@@ -171,86 +358,139 @@ impl<'a, M: Dynamics> Block<'a, M> {
                 }
             })
             .collect();
-        let mut block = Block {
-            spec,
-            model,
-            first,
-            v: Vec::with_capacity(n),
-            w: Vec::with_capacity(n),
-            refractory_until: vec![f64::NEG_INFINITY; n],
-            rngs: Vec::with_capacity(n),
-            noise_x: Vec::with_capacity(n * noises.len()),
-            coefficients: noises.iter().map(|nz| nz.coefficients(spec.dt)).collect(),
-            noises,
-            shared_rng,
-            shared_x,
-            bias: (first..last)
-                .map(|k| spec.input.bias(k, spec.neurons))
-                .collect(),
-            spikes: vec![Vec::new(); n],
-            flushed: 0,
-            traces: Vec::new(),
+        let values = if spec.varies_per_neuron() {
+            spec.neuron_values(part.first, part.last)
+        } else {
+            Vec::new()
         };
-        for neuron in first..last {
-            let mut rng = seed::neuron_stream(spec.seed, neuron);
-            block.v.push(draw(spec.initial.v, &mut rng));
-            block.w.push(if M::HAS_W {
-                draw(spec.initial.w, &mut rng)
-            } else {
-                0.0
+        let value = |k: usize| values.get(k).cloned().unwrap_or_default();
+        let run_model = M::new(&spec.params);
+        let steady = spec.input.steady();
+        let per_neuron_input = values.iter().any(|x| x.input.is_some());
+        if !per_neuron_input {
+            self.segments.push(Segment {
+                input: Cow::Borrowed(&spec.input),
+                range: start..start + count,
+                steady,
             });
-            for nz in &block.noises {
-                let x = if nz.shared {
-                    0.0
-                } else {
-                    nz.initial_sd() * normal(&mut rng)
-                };
-                block.noise_x.push(x);
+        }
+        for k in 0..count {
+            let neuron = part.first + k as u32;
+            let j = start + k;
+            let NeuronValues {
+                params,
+                input,
+                v,
+                w,
+            } = value(k);
+            let params = params.unwrap_or(spec.params);
+            self.models.push(if params.identical(&spec.params) {
+                run_model
+            } else {
+                M::new(&params)
+            });
+            match first_params {
+                None => *first_params = Some(params),
+                Some(p) => self.same &= p.identical(&params),
             }
-            block.rngs.push(rng);
+            if per_neuron_input {
+                let input = input.map_or(Cow::Borrowed(&spec.input), Cow::Owned);
+                let steady = input.steady();
+                self.segments.push(Segment {
+                    input,
+                    range: j..j + 1,
+                    steady,
+                });
+            }
+            self.segment_of.push(self.segments.len() - 1);
+            let input = &self.segments[self.segments.len() - 1].input;
+            self.bias.push(input.bias(neuron, spec.neurons));
+            let mut rng = any_draws.then(|| seed::neuron_stream(spec.seed, neuron));
+            self.v
+                .push(v.unwrap_or_else(|| draw(spec.initial.v, rng.as_mut())));
+            self.w.push(match (M::HAS_W, w) {
+                (false, _) => 0.0,
+                (true, Some(w)) => w,
+                (true, None) => draw(spec.initial.w, rng.as_mut()),
+            });
+            for nz in input.noises() {
+                let x = match (&mut rng, nz.shared) {
+                    (Some(rng), false) => nz.initial_sd() * normal(rng),
+                    _ => 0.0,
+                };
+                self.noise_x.push(x);
+                self.coefficients.push(nz.coefficients(spec.dt));
+            }
+            if let Some(rng) = rng {
+                self.rngs.push(rng);
+            }
+            self.run_of.push(r);
         }
         let recorded = &spec.record.neurons;
         if spec.record.any() {
-            let lo = recorded.partition_point(|&r| r < first);
-            let hi = recorded.partition_point(|&r| r < last);
-            block.traces = recorded[lo..hi]
-                .iter()
-                .map(|&r| ((r - first) as usize, TraceChunk::default()))
-                .collect();
+            let lo = recorded.partition_point(|&x| x < part.first);
+            let hi = recorded.partition_point(|&x| x < part.last);
+            self.traces.extend(
+                recorded[lo..hi]
+                    .iter()
+                    .map(|&x| (start + (x - part.first) as usize, TraceChunk::default())),
+            );
         }
-        block
+        self.runs.push(RunState {
+            spec,
+            index: part.run,
+            range: start..start + count,
+            first: part.first,
+            shared_rng,
+            shared_x,
+            shared_now: vec![0.0; noises.len()],
+            coefficients: noises.iter().map(|nz| nz.coefficients(spec.dt)).collect(),
+            failed: None,
+            flushed: 0,
+        });
     }
 
-    fn run<I: Integrator<M>>(mut self, sink: &mut dyn Sink) -> Result<u64, EngineError> {
-        let spec = self.spec;
-        let dt = spec.dt;
-        let theta = self.model.spike_voltage();
+    /// The neuron's number within its run.
+    fn neuron(&self, j: usize) -> u32 {
+        let run = &self.runs[self.run_of[j]];
+        run.first + (j - run.range.start) as u32
+    }
+
+    fn run<I: Integrator<M>>(
+        mut self,
+        sink: &mut dyn Sink,
+    ) -> Result<Vec<BlockOutcome>, EngineError> {
+        let dt = self.dt;
         let n = self.v.len();
         // A neuron that starts at or above its spike voltage fires at t = 0.
         for j in 0..n {
-            if self.v[j] >= theta {
+            if self.v[j] >= self.models[j].spike_voltage() {
                 self.fire(j, 0.0, self.w[j]);
             }
         }
-        let every = u64::from(spec.record.every);
+        // Steady inputs are evaluated once; only the others at every step.
+        let mut moving = Vec::new();
+        for s in 0..self.segments.len() {
+            if self.segments[s].steady {
+                self.fill_det(s, 0.0, dt);
+            } else {
+                moving.push(s);
+            }
+        }
+        let every = u64::from(self.runs[0].spec.record.every);
         // The per-neuron additive current: bias plus this step's noise draws.
         let mut noise_now = self.bias.clone();
-        let mut shared_now = vec![0.0; self.noises.len()];
         let mut slow = vec![false; n];
-        for step in 0..spec.steps {
+        for step in 0..self.steps {
             let t = step as f64 * dt;
             let t_end = (step + 1) as f64 * dt;
             let h = t_end - t;
-            let det = Currents {
-                start: spec.input.at(t),
-                mid: spec.input.at(t + 0.5 * h),
-                // The left limit: a step that ends where an input switches must not
-                // see the new value (that would move the switch by dt/6 under rk4).
-                end: spec.input.before(t_end),
-            };
-            self.draw_noise(&mut shared_now, &mut noise_now);
+            for &s in &moving {
+                self.fill_det(s, t, t_end);
+            }
+            self.draw_noise(&mut noise_now);
             if step % every == 0 && !self.traces.is_empty() {
-                self.sample(t, det.start, &noise_now);
+                self.sample(t, &noise_now);
             }
             // Every neuron takes a plain step, in a loop with no branches that the
             // compiler vectorises; the neurons it flags (refractory, spike, upswing,
@@ -258,78 +498,129 @@ impl<'a, M: Dynamics> Block<'a, M> {
             let shared = kernel::Step {
                 t,
                 h,
-                det,
+                det_start: &self.det_start,
+                det_mid: &self.det_mid,
+                det_end: &self.det_end,
                 noise: &noise_now,
                 until: &self.refractory_until,
             };
-            let any_slow = kernel::plain_steps::<M, I>(
-                &self.model,
-                &shared,
-                &mut self.v,
-                &mut self.w,
-                &mut slow,
-            );
-            for j in (0..n).filter(|&j| any_slow && slow[j]) {
-                self.advance_slow::<I>(j, t, t_end, noise_now[j])?;
+            let any_slow = if self.same {
+                let m = Same(self.models[0]);
+                kernel::plain_steps::<M, I, _>(m, &shared, &mut self.v, &mut self.w, &mut slow)
+            } else {
+                let m = Each(&self.models[..]);
+                kernel::plain_steps::<M, I, _>(m, &shared, &mut self.v, &mut self.w, &mut slow)
+            };
+            if any_slow {
+                for j in 0..n {
+                    if slow[j] && !self.dead[j] {
+                        if let Err(e) = self.advance_slow::<I>(j, t, t_end, noise_now[j]) {
+                            self.fail(j, e);
+                        }
+                    }
+                }
             }
             if n == 1 {
                 self.flush_single(sink)?;
             }
         }
-        let mut count = 0;
-        for (j, times) in self.spikes.iter().enumerate() {
-            count += times.len() as u64;
-            let neuron = self.first + j as u32;
-            if !times.is_empty() {
-                sink.spikes(neuron, times).map_err(EngineError::Sink)?;
-            }
-        }
-        for (j, chunk) in &self.traces {
-            if !chunk.is_empty() {
-                sink.trace(self.first + *j as u32, chunk)
-                    .map_err(EngineError::Sink)?;
-            }
-        }
-        Ok(count + self.flushed)
+        self.emit(sink)
     }
 
-    /// One draw per noise source and step: from the shared stream for shared noise,
-    /// else from each neuron's own stream. Draws happen whatever the neuron's state,
-    /// so a stream's use never depends on the dynamics.
-    fn draw_noise(&mut self, shared_now: &mut [f64], noise_now: &mut [f64]) {
-        let k_count = self.noises.len();
-        if k_count == 0 {
+    /// Hand each run's spikes and traces to the sink, run by run; a failed run's are
+    /// dropped.
+    fn emit(self, sink: &mut dyn Sink) -> Result<Vec<BlockOutcome>, EngineError> {
+        let mut out = Vec::with_capacity(self.runs.len());
+        let mut traces = self.traces.iter().peekable();
+        for run in self.runs {
+            let id = run.spec.run_id;
+            let mine: Vec<&(usize, TraceChunk)> =
+                std::iter::from_fn(|| traces.next_if(|(j, _)| run.range.contains(j))).collect();
+            if let Some(e) = run.failed {
+                out.push((run.index, Err(e)));
+                continue;
+            }
+            let mut count = run.flushed;
+            for j in run.range.clone() {
+                let times = &self.spikes[j];
+                count += times.len() as u64;
+                if !times.is_empty() {
+                    let neuron = run.first + (j - run.range.start) as u32;
+                    sink.spikes(id, neuron, times).map_err(EngineError::Sink)?;
+                }
+            }
+            for (j, chunk) in mine {
+                if !chunk.is_empty() {
+                    let neuron = run.first + (j - run.range.start) as u32;
+                    sink.trace(id, neuron, chunk).map_err(EngineError::Sink)?;
+                }
+            }
+            out.push((run.index, Ok(count)));
+        }
+        Ok(out)
+    }
+
+    /// The deterministic current of segment `s` over the step [t, t_end].
+    fn fill_det(&mut self, s: usize, t: f64, t_end: f64) {
+        let seg = &self.segments[s];
+        let h = t_end - t;
+        let start = seg.input.at(t);
+        let mid = seg.input.at(t + 0.5 * h);
+        // The left limit: a step that ends where an input switches must not see the
+        // new value (that would move the switch by dt/6 under rk4).
+        let end = seg.input.before(t_end);
+        let range = seg.range.clone();
+        self.det_start[range.clone()].fill(start);
+        self.det_mid[range.clone()].fill(mid);
+        self.det_end[range].fill(end);
+    }
+
+    /// Record the first failure of neuron j's run and stop advancing its neurons.
+    fn fail(&mut self, j: usize, e: EngineError) {
+        let run = &mut self.runs[self.run_of[j]];
+        run.failed.get_or_insert(e);
+        self.dead[run.range.clone()].fill(true);
+    }
+
+    /// One draw per noise source and step: from the run's shared stream for shared
+    /// noise, else from each neuron's own stream. Draws happen whatever the neuron's
+    /// state, so a stream's use never depends on the dynamics.
+    fn draw_noise(&mut self, noise_now: &mut [f64]) {
+        let sources = self.noise_shape.len();
+        if sources == 0 {
             return;
         }
-        for (k, nz) in self.noises.iter().enumerate() {
-            if nz.shared {
-                let (decay, scale) = self.coefficients[k];
-                shared_now[k] = step_noise(
-                    &mut self.shared_x[k],
-                    decay,
-                    scale,
-                    nz.tau.is_some(),
-                    &mut self.shared_rng,
-                );
+        for run in &mut self.runs {
+            for (k, &(shared, coloured)) in self.noise_shape.iter().enumerate() {
+                if shared {
+                    let (decay, scale) = run.coefficients[k];
+                    run.shared_now[k] = step_noise(
+                        &mut run.shared_x[k],
+                        decay,
+                        scale,
+                        coloured,
+                        &mut run.shared_rng,
+                    );
+                }
             }
         }
         for (j, out) in noise_now.iter_mut().enumerate() {
             let mut total = self.bias[j];
-            for (k, nz) in self.noises.iter().enumerate() {
-                total += if nz.shared {
-                    shared_now[k]
+            for (k, &(shared, coloured)) in self.noise_shape.iter().enumerate() {
+                total += if shared {
+                    self.runs[self.run_of[j]].shared_now[k]
                 } else {
-                    let (decay, scale) = self.coefficients[k];
-                    let x = &mut self.noise_x[j * k_count + k];
-                    step_noise(x, decay, scale, nz.tau.is_some(), &mut self.rngs[j])
+                    let (decay, scale) = self.coefficients[j * sources + k];
+                    let x = &mut self.noise_x[j * sources + k];
+                    step_noise(x, decay, scale, coloured, &mut self.rngs[j])
                 };
             }
             *out = total;
         }
     }
 
-    fn sample(&mut self, t: f64, det: f64, noise_now: &[f64]) {
-        let rec = &self.spec.record;
+    fn sample(&mut self, t: f64, noise_now: &[f64]) {
+        let rec = &self.runs[0].spec.record;
         for (j, chunk) in self.traces.iter_mut() {
             let j = *j;
             chunk.t.push(t);
@@ -337,7 +628,7 @@ impl<'a, M: Dynamics> Block<'a, M> {
                 chunk.v.push(self.v[j]);
             }
             if rec.i {
-                chunk.i.push(det + noise_now[j]);
+                chunk.i.push(self.det_start[j] + noise_now[j]);
             }
             if rec.w && M::HAS_W {
                 chunk.w.push(self.w[j]);
@@ -354,15 +645,16 @@ impl<'a, M: Dynamics> Block<'a, M> {
         t_end: f64,
         noise: f64,
     ) -> Result<(), EngineError> {
-        let m = self.model;
-        let input = &self.spec.input;
+        let m = self.models[j];
+        let dt = self.dt;
+        let neuron = self.neuron(j);
+        let input: &Input = &self.segments[self.segment_of[j]].input;
         let theta = m.spike_voltage();
         let current = |t: f64| input.at(t) + noise;
         let current_before = |t: f64| input.before(t) + noise;
         let (mut v, mut w) = (self.v[j], self.w[j]);
         let mut t = t0;
         let mut fired = 0;
-        let neuron = self.first + j as u32;
         loop {
             let held_until = self.refractory_until[j];
             if held_until > t {
@@ -373,13 +665,13 @@ impl<'a, M: Dynamics> Block<'a, M> {
             }
             let remaining = t_end - t;
             // A remainder this short is rounding, not time left in the step.
-            if remaining <= 1e-9 * self.spec.dt {
+            if remaining <= 1e-9 * dt {
                 break;
             }
             // In the upswing, sub-steps that resolve the exponential run-away (not
             // below a millionth of dt, so the loop always ends).
             let h = match m.upswing_step(v, w, current(t)) {
-                Some(limit) => remaining.min(limit.max(1e-6 * self.spec.dt)),
+                Some(limit) => remaining.min(limit.max(1e-6 * dt)),
                 None => remaining,
             };
             let at = |s: f64| Currents {
@@ -416,7 +708,9 @@ impl<'a, M: Dynamics> Block<'a, M> {
                     limit: SPIKES_PER_STEP_LIMIT,
                 });
             }
-            w = self.fire(j, t, w_at);
+            self.spikes[j].push(t);
+            self.refractory_until[j] = t + m.t_ref();
+            w = w_at + m.jump();
             v = m.v_reset();
         }
         if !v.is_finite() || !w.is_finite() {
@@ -434,10 +728,11 @@ impl<'a, M: Dynamics> Block<'a, M> {
 
     /// Register a spike of neuron j at time t; returns w after the jump.
     fn fire(&mut self, j: usize, t: f64, w: f64) -> f64 {
+        let m = self.models[j];
         self.spikes[j].push(t);
-        self.refractory_until[j] = t + self.model.t_ref();
-        self.v[j] = self.model.v_reset();
-        let w = w + self.model.jump();
+        self.refractory_until[j] = t + m.t_ref();
+        self.v[j] = m.v_reset();
+        let w = w + m.jump();
         self.w[j] = w;
         w
     }
@@ -445,16 +740,18 @@ impl<'a, M: Dynamics> Block<'a, M> {
     /// A one-neuron block streams its rows as it goes: they are already in order, and
     /// holding them could exceed the block budget on a long recording.
     fn flush_single(&mut self, sink: &mut dyn Sink) -> Result<(), EngineError> {
+        let run = &mut self.runs[0];
+        let (id, neuron) = (run.spec.run_id, run.first);
         if let Some((_, chunk)) = self.traces.first_mut() {
             if chunk.len() >= TRACE_ROWS_PER_BLOCK {
-                sink.trace(self.first, chunk).map_err(EngineError::Sink)?;
+                sink.trace(id, neuron, chunk).map_err(EngineError::Sink)?;
                 chunk.clear();
             }
         }
         if self.spikes[0].len() >= TRACE_ROWS_PER_BLOCK {
-            sink.spikes(self.first, &self.spikes[0])
+            sink.spikes(id, neuron, &self.spikes[0])
                 .map_err(EngineError::Sink)?;
-            self.flushed += self.spikes[0].len() as u64;
+            run.flushed += self.spikes[0].len() as u64;
             self.spikes[0].clear();
         }
         Ok(())

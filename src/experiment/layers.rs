@@ -3,7 +3,9 @@
 //! the path and layer that set it for error messages; and the sweepable paths.
 
 use super::grid::Axis;
-use super::raw::{ExperimentRaw, InitRaw, InitialRaw, InputRaw, ModelRaw, VariantRaw, Q};
+use super::raw::{
+    DistRaw, ExperimentRaw, InitRaw, InitialRaw, InputRaw, ModelRaw, PerNeuronRaw, VariantRaw, Q,
+};
 use super::values::*;
 use crate::error::{did_you_mean, InputError};
 use crate::model::{self};
@@ -31,6 +33,8 @@ pub(super) struct RunRaw {
     pub(super) input: Option<Set<InputRaw>>,
     pub(super) initial_v: Option<Set<InitRaw>>,
     pub(super) initial_w: Option<Set<InitRaw>>,
+    /// The `per_neuron` entries by path as written; a variant's replace the base's.
+    pub(super) per_neuron: Vec<(String, Set<Spanned<DistRaw>>)>,
 }
 
 pub(super) fn set<T>(value: T, path: &str, layer: u8) -> Set<T> {
@@ -53,7 +57,11 @@ impl RunRaw {
             input: raw.input.as_ref().map(|i| set(i.value.clone(), "input", 0)),
             initial_v: None,
             initial_w: None,
+            per_neuron: Vec::new(),
         };
+        if let Some(p) = &raw.per_neuron {
+            run.overlay_per_neuron(&p.value, "", 0);
+        }
         if let Some(m) = &raw.model {
             run.overlay_model(&m.value, "", 0);
         }
@@ -105,7 +113,19 @@ impl RunRaw {
         }
     }
 
+    pub(super) fn overlay_per_neuron(&mut self, p: &PerNeuronRaw, prefix: &str, layer: u8) {
+        for (path, rule) in &p.0 {
+            self.per_neuron.retain(|(q, _)| q != path);
+            let at = format!("{prefix}per_neuron.{path}");
+            self.per_neuron
+                .push((path.clone(), set(rule.clone(), &at, layer)));
+        }
+    }
+
     pub(super) fn overlay_variant(&mut self, v: &VariantRaw, prefix: &str) {
+        if let Some(p) = &v.per_neuron {
+            self.overlay_per_neuron(&p.value, prefix, 1);
+        }
         if let Some(m) = &v.model {
             self.overlay_model(&m.value, prefix, 1);
         }
@@ -153,6 +173,14 @@ impl RunRaw {
                     }
                 } else if p.starts_with("input") {
                     self.apply_input(axis, value, &path, layer)?;
+                } else if p.starts_with("per_neuron") {
+                    return Err(InputError::new(format!(
+                        "'{}' reaches into a per_neuron rule; grid axes cannot sweep inside a per-neuron distribution",
+                        axis.path
+                    ))
+                    .key(path)
+                    .at(loc(value))
+                    .hint("give each setting its own variant: variants: [{per_neuron: {model.a: {normal: {mean: 4 nS, sd: 1 nS}}}}, {per_neuron: {model.a: {normal: {mean: 4 nS, sd: 2 nS}}}}]"));
                 } else {
                     return Err(unknown_path(axis, value));
                 }

@@ -4,6 +4,7 @@
 mod estimate;
 pub(crate) mod grid;
 mod layers;
+mod per_neuron;
 pub mod plan;
 pub(crate) mod raw;
 mod resolve;

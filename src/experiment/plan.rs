@@ -227,6 +227,7 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
             Some(v) => groups(v.value.grid.as_ref(), v.value.zip.as_ref(), &prefix)?,
             None => Vec::new(),
         };
+        per_neuron_swept(&layered, base_groups.iter().chain(&own_groups))?;
         let base_points = grid::points(&base_groups);
         let own_points = grid::points(&own_groups);
         for bp in &base_points {
@@ -265,6 +266,8 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
                     };
                     spec.key = seed::run_key(&spec.canonical(), replicate);
                     spec.seed = seed::run_seed(seed, &spec.key);
+                    super::per_neuron::check(&mut spec, &run_raw, &mut warnings)
+                        .map_err(|e| in_point(e, &prefix, &point))?;
                     runs.push(spec);
                 }
             }
@@ -295,6 +298,31 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
         axes: sizes,
         tolerances: resolve_tolerances(raw)?,
     })
+}
+
+/// Refuse a path that a grid axis sweeps and a per_neuron rule varies: which of the
+/// two would apply is ambiguous.
+fn per_neuron_swept<'a>(
+    layered: &RunRaw,
+    groups: impl Iterator<Item = &'a Group>,
+) -> Result<(), InputError> {
+    let axes: Vec<&Axis> = groups.flat_map(|g| &g.axes).collect();
+    for (path, set) in &layered.per_neuron {
+        let mine = super::per_neuron::comparable(path);
+        if let Some(axis) = axes
+            .iter()
+            .find(|a| super::per_neuron::comparable(&a.path) == mine)
+        {
+            return Err(InputError::new(format!(
+                "{path} varies per neuron here and is swept by {}.{}: which of the two applies is ambiguous",
+                axis.scope, axis.path
+            ))
+            .key(set.path.clone())
+            .at(loc(&set.value))
+            .hint("remove one of the two; to compare distributions, give each its own variant with its own per_neuron"));
+        }
+    }
+    Ok(())
 }
 
 fn describe(prefix: &str, point: &[String]) -> String {

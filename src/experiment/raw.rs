@@ -44,6 +44,8 @@ pub struct ExperimentRaw {
     pub grid: Option<Spanned<AxesRaw>>,
     #[serde(default)]
     pub zip: Option<Vec<Spanned<AxesRaw>>>,
+    #[serde(default)]
+    pub per_neuron: Option<Spanned<PerNeuronRaw>>,
 }
 
 /// One entry of `variants`: overrides of the base experiment.
@@ -64,6 +66,8 @@ pub struct VariantRaw {
     pub grid: Option<Spanned<AxesRaw>>,
     #[serde(default)]
     pub zip: Option<Vec<Spanned<AxesRaw>>>,
+    #[serde(default)]
+    pub per_neuron: Option<Spanned<PerNeuronRaw>>,
 }
 
 /// `model:` — its `type` and the parameters as written, each under a key some model
@@ -401,4 +405,117 @@ pub struct CheckRaw {
     pub atol: Option<Spanned<f64>>,
     #[serde(default)]
     pub spike_tol: Option<Q>,
+}
+
+/// `per_neuron:` — for each dotted path (`model.a`, `input.amplitude`, `initial.V`),
+/// how each neuron's value is chosen, in the order written. Paths and values are
+/// checked by `plan` (`per_neuron`), which knows the model and the stimuli.
+#[derive(Clone, Debug, Default)]
+pub struct PerNeuronRaw(pub Vec<(String, Spanned<DistRaw>)>);
+
+impl<'de> Deserialize<'de> for PerNeuronRaw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PerNeuronRaw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map from dotted parameter paths to per-neuron rules")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PerNeuronRaw, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Spanned<DistRaw>>()? {
+                    out.push((k, v));
+                }
+                Ok(PerNeuronRaw(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// One per-neuron rule as written: exactly one of its forms (checked by `plan`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistFields {
+    /// `[from, to]`: evenly spread over neurons 0..n-1.
+    #[serde(default)]
+    pub linspace: Option<(Q, Q)>,
+    #[serde(default)]
+    pub normal: Option<MeanSdRaw>,
+    /// `[low, high]`.
+    #[serde(default)]
+    pub uniform: Option<(Q, Q)>,
+    #[serde(default)]
+    pub lognormal: Option<LogNormalRaw>,
+    /// One value per neuron.
+    #[serde(default)]
+    pub list: Option<Vec<Q>>,
+}
+
+/// A per-neuron rule: a map of its form. Anything else (a bare list, a single value)
+/// is refused with the forms spelt out, since a grid-style list is the likely slip.
+#[derive(Clone, Debug, Default)]
+pub struct DistRaw(pub DistFields);
+
+impl<'de> Deserialize<'de> for DistRaw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DistRaw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a per-neuron rule: {linspace: [from, to]}, {normal: {mean: .., sd: ..}}, {uniform: [low, high]}, {lognormal: {median: .., sigma: ..}} or {list: [one value per neuron]}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DistRaw, A::Error> {
+                DistFields::deserialize(de::value::MapAccessDeserializer::new(map)).map(DistRaw)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A normal's parameters: `{mean: .., sd: ..}`, or `[mean, sd]` as `initial:` takes them.
+#[derive(Clone, Debug)]
+pub struct MeanSdRaw {
+    pub mean: Q,
+    pub sd: Q,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeanSdMap {
+    mean: Q,
+    sd: Q,
+}
+
+impl<'de> Deserialize<'de> for MeanSdRaw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MeanSdRaw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("{mean: .., sd: ..} or [mean, sd]")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MeanSdRaw, A::Error> {
+                let m = MeanSdMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MeanSdRaw {
+                    mean: m.mean,
+                    sd: m.sd,
+                })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<MeanSdRaw, A::Error> {
+                let (mean, sd) = <(Q, Q)>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(MeanSdRaw { mean, sd })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A lognormal's parameters: the median (in the path's unit) and sigma, the SD of
+/// ln(x), a plain number.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogNormalRaw {
+    pub median: Q,
+    pub sigma: Q,
 }

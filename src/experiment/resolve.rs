@@ -65,7 +65,7 @@ pub(super) fn resolve_run(
             .hint("use fewer neurons, a shorter duration or a larger dt; or spread the population over runs with a grid or replicates"));
         }
     }
-    let (kind, params) = resolve_model(r)?;
+    let (kind, params, given) = resolve_model(r)?;
     let method = match &r.method {
         Some(m) => (method(&m.value, &m.path)?, m.path.clone(), loc(&m.value)),
         None => (Method::Rk4, "method".into(), None),
@@ -108,6 +108,17 @@ pub(super) fn resolve_run(
         Some(i) => resolve_input(&i.value, &i.path)?,
         None => Input::default(),
     };
+    let per_neuron = super::per_neuron::resolve(
+        r,
+        &super::per_neuron::Context {
+            kind,
+            model_layer: r.model_type.as_ref().map_or(0, |t| t.layer),
+            given: &given,
+            input: &input,
+            input_layer: r.input.as_ref().map(|i| i.layer),
+            neurons,
+        },
+    )?;
     let initial = Initial {
         v: resolve_initial(
             r.initial_v.as_ref(),
@@ -132,6 +143,7 @@ pub(super) fn resolve_run(
         input,
         record: resolve_record(raw, neurons)?,
         window: resolve_window(raw, duration)?,
+        per_neuron,
     })
 }
 
@@ -146,8 +158,11 @@ pub(super) fn auto_label(kind: ModelKind, input: &Input) -> String {
 
 /// The run's model: keys set before the layer that chose the model type and not
 /// applying to it are dropped (the base may describe another model); a key set by
-/// that layer or a later one must apply.
-pub(super) fn resolve_model(r: &RunRaw) -> Result<(ModelKind, Params), InputError> {
+/// that layer or a later one must apply. Also returns the keys that were given
+/// (the rest are defaults).
+pub(super) fn resolve_model(
+    r: &RunRaw,
+) -> Result<(ModelKind, Params, Vec<&'static str>), InputError> {
     let Some(t) = &r.model_type else {
         return Err(InputError::new("the model type is missing")
             .key("model.type")
@@ -169,7 +184,7 @@ pub(super) fn resolve_model(r: &RunRaw) -> Result<(ModelKind, Params), InputErro
         .map(|(key, s)| (*key, &s.value, s.path.clone()))
         .collect();
     let mut params = Params::defaults(kind);
-    let mut given: Vec<&str> = Vec::new();
+    let mut given: Vec<&'static str> = Vec::new();
     let find = |key: &str| entries.iter().find(|(k, _, _)| *k == key);
     for (key, q, path) in &entries {
         if !kind.accepts(key) {
@@ -201,7 +216,7 @@ pub(super) fn resolve_model(r: &RunRaw) -> Result<(ModelKind, Params), InputErro
             .map(|p| p.dim)
             .unwrap_or(Dim::Voltage);
         params.set(key, quantity(q, dim, path)?);
-        given.push(key);
+        given.push(*key);
     }
     match (find("tau_m"), find("R")) {
         (None, None) => {}
@@ -240,7 +255,7 @@ pub(super) fn resolve_model(r: &RunRaw) -> Result<(ModelKind, Params), InputErro
             .at(at)
             .hint("see `neurodyn models` for every parameter, its unit and its rule")
     })?;
-    Ok((kind, params))
+    Ok((kind, params, given))
 }
 
 pub(super) fn resolve_input(raw: &InputRaw, path: &str) -> Result<Input, InputError> {

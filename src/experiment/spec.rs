@@ -2,6 +2,7 @@
 //! engine is a pure function of a RunSpec (and the streams its seed gives), so any
 //! run can be re-executed alone.
 
+use super::per_neuron::{self, Varied};
 use crate::model::{ModelKind, Params};
 use crate::stimulus::{Field, Input};
 use crate::units::Dim;
@@ -82,6 +83,45 @@ pub struct RunSpec {
     pub record: Record,
     /// Analysis window [t0, t1] in ms.
     pub window: (f64, f64),
+    /// Values that differ from neuron to neuron (none for most runs).
+    pub per_neuron: PerNeuron,
+}
+
+/// The values of a run that vary per neuron, and how each neuron's value is chosen
+/// (`experiment::per_neuron` resolves, draws and checks them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PerNeuron {
+    /// The varied values in the order written, then the defaults that follow them.
+    pub(crate) varied: Vec<Varied>,
+    /// The model's derived defaults the run did not give: recomputed from each
+    /// neuron's parameters (V_peak from its V_T), as a run-level value would be.
+    pub(crate) derive: Vec<&'static str>,
+    /// Whether the initial V is the model's resting potential (not given): then it
+    /// follows each neuron's parameters (its E_L), as it would at run level.
+    pub(crate) v_at_rest: bool,
+}
+
+impl PerNeuron {
+    /// The runs-table (and neurons.parquet) column of each varied value, with its unit.
+    pub fn columns(&self, indexed_inputs: bool) -> Vec<(String, &'static str)> {
+        self.varied
+            .iter()
+            .map(|v| (v.column(indexed_inputs), v.dim.unit()))
+            .collect()
+    }
+}
+
+/// What one neuron of a run takes in place of the run's own values; `None` where it
+/// takes the run's value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NeuronValues {
+    /// The neuron's complete model parameters.
+    pub params: Option<Params>,
+    /// The neuron's input.
+    pub input: Option<Input>,
+    /// Initial V (mV) and w (pA), in place of a draw from `initial`.
+    pub v: Option<f64>,
+    pub w: Option<f64>,
 }
 
 /// A value in the runs table.
@@ -102,7 +142,7 @@ pub struct Column {
 }
 
 impl Column {
-    fn new(name: impl Into<String>, unit: Option<&'static str>, value: Value) -> Self {
+    pub(crate) fn new(name: impl Into<String>, unit: Option<&'static str>, value: Value) -> Self {
         Column {
             name: name.into(),
             unit,
@@ -122,10 +162,40 @@ impl RunSpec {
         self.params.kind()
     }
 
+    /// Whether any value of the run varies per neuron.
+    pub fn varies_per_neuron(&self) -> bool {
+        !self.per_neuron.varied.is_empty()
+    }
+
+    /// The values of neurons `first..last` that differ from the run's (one entry per
+    /// neuron; all `None` when nothing varies per neuron). A neuron's values depend
+    /// only on the run and its index, not on the block asked for.
+    pub fn neuron_values(&self, first: u32, last: u32) -> Vec<NeuronValues> {
+        if !self.varies_per_neuron() {
+            return vec![NeuronValues::default(); last.saturating_sub(first) as usize];
+        }
+        per_neuron::block(self, first, last, true).values
+    }
+
+    /// The value of each varied path (in `per_neuron.columns` order) for neurons
+    /// `first..last`: `out[i][j]` is path i's value of neuron first + j.
+    pub fn neuron_table(&self, first: u32, last: u32) -> Vec<Vec<f64>> {
+        if !self.varies_per_neuron() {
+            return Vec::new();
+        }
+        per_neuron::block(self, first, last, false).columns
+    }
+
     /// Every parameter of the run as typed columns (the runs table's). With `indexed_inputs`
     /// stimulus columns are numbered (input_0_…, input_1_…), as needed when any run
     /// of the plan sums several stimuli.
+    /// A value that varies per neuron has NaN in its column and the rule in a text
+    /// column `<name>_per_neuron` beside it.
     pub fn parameters(&self, indexed_inputs: bool) -> Vec<Column> {
+        self.columns(indexed_inputs, true)
+    }
+
+    fn columns(&self, indexed_inputs: bool, with_derived: bool) -> Vec<Column> {
         let mut cols = vec![
             Column::new("model", None, Value::Str(self.model().name().into())),
             Column::new("method", None, Value::Str(self.method.name().into())),
@@ -180,6 +250,9 @@ impl RunSpec {
             Dim::Time,
             self.input.onset(),
         ));
+        if self.varies_per_neuron() {
+            per_neuron::mark_columns(self, &mut cols, indexed_inputs, with_derived);
+        }
         cols
     }
 
@@ -188,7 +261,9 @@ impl RunSpec {
     /// recording more or renaming a variant never changes a run's random draws.
     pub fn canonical(&self) -> String {
         let mut out = String::from("neurodyn-run/v1\n");
-        for c in self.parameters(true) {
+        // Without the defaults that follow varied values: they are a function of
+        // the rest, and are found only after the key gives the draws their seed.
+        for c in self.columns(true, false) {
             // Analysis settings and derived values do not shape the simulation.
             if c.name.starts_with("window_")
                 || c.name.starts_with("stimulus_")

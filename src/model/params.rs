@@ -66,6 +66,17 @@ impl Params {
         p
     }
 
+    /// Whether both hold the same values bit for bit (so that one model built from
+    /// either integrates identically; `==` would equate 0.0 and -0.0).
+    pub fn identical(&self, other: &Params) -> bool {
+        self.kind == other.kind
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+
     pub fn kind(&self) -> ModelKind {
         self.kind
     }

@@ -25,6 +25,10 @@ struct Constant {
 }
 
 impl Signal for Constant {
+    fn steady(&self) -> bool {
+        true
+    }
+
     fn value(&self, _t: f64, _left: bool) -> f64 {
         self.amplitude
     }

@@ -264,6 +264,12 @@ pub trait Signal: fmt::Debug + Send + Sync {
     /// step ending where an input switches does not see the new value.
     fn value(&self, t: f64, left: bool) -> f64;
 
+    /// Whether `value` is the same at every time (and both limits), so the engine can
+    /// evaluate it once per run instead of at every step.
+    fn steady(&self) -> bool {
+        false
+    }
+
     /// Where the waveform switches on, for first-spike latency (None if always on).
     fn onset(&self) -> Option<f64> {
         None
@@ -424,6 +430,11 @@ impl Input {
             0.0
         };
         self.stimuli.iter().map(|s| s.signal.bias(x)).sum()
+    }
+
+    /// Whether the deterministic current is the same at every time.
+    pub fn steady(&self) -> bool {
+        self.stimuli.iter().all(|s| s.signal.steady())
     }
 
     /// The noise sources, in input order.

@@ -89,6 +89,10 @@ impl Noise {
 }
 
 impl Signal for Noise {
+    fn steady(&self) -> bool {
+        true
+    }
+
     fn value(&self, _t: f64, _left: bool) -> f64 {
         self.mean
     }

@@ -33,6 +33,10 @@ struct Spread {
 }
 
 impl Signal for Spread {
+    fn steady(&self) -> bool {
+        true
+    }
+
     fn value(&self, _t: f64, _left: bool) -> f64 {
         0.0
     }

@@ -226,6 +226,19 @@ pub const RUNS: Table = Table {
     varying_after: Some(6),
 };
 
+/// The value each neuron took of every value that varies per neuron (`per_neuron:`):
+/// one row per neuron of each run that varies something, in (run_id, neuron) order;
+/// after the keys one F64 column per varied value, named as its runs-table column
+/// (`model_a_nS`, `input_amplitude_pA`, `initial_V_mV`, and a default that follows
+/// varied values, such as `model_V_peak_mV`), null where a run does not vary it.
+/// Written with runs.parquet, and only when some run varies a value per neuron.
+pub const NEURONS: Table = Table {
+    name: "neurons",
+    storage: Storage::File,
+    columns: &[RUN_ID, NEURON],
+    varying_after: None,
+};
+
 /// Spike times.
 pub const SPIKES: Table = Table {
     name: "spikes",
@@ -277,7 +290,7 @@ pub const FI_CURVE: Table = Table {
 };
 
 /// Every table, in the order a dataset is written.
-pub const TABLES: [&Table; 5] = [&RUNS, &SPIKES, &TRACES, &SUMMARY, &FI_CURVE];
+pub const TABLES: [&Table; 6] = [&RUNS, &NEURONS, &SPIKES, &TRACES, &SUMMARY, &FI_CURVE];
 
 /// The tables stored as part files.
 pub fn part_tables() -> impl Iterator<Item = &'static Table> {

@@ -19,6 +19,7 @@
 
 pub mod layout;
 pub(crate) mod lock;
+pub(crate) mod neurons;
 pub(crate) mod parquet;
 pub(crate) mod parts;
 pub(crate) mod provenance;

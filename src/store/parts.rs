@@ -188,14 +188,6 @@ impl PartWriters {
         })
     }
 
-    /// A sink that tags the engine's rows with `run_id`.
-    pub fn for_run(&mut self, run_id: u32) -> RunSink<'_> {
-        RunSink {
-            parts: self,
-            run_id,
-        }
-    }
-
     /// Finish every part file; their records go into the batch's manifest.
     pub fn commit(self) -> Result<Vec<PartRecord>, StoreError> {
         let mut parts = vec![self.spikes.commit()?];
@@ -206,18 +198,14 @@ impl PartWriters {
     }
 }
 
-pub struct RunSink<'a> {
-    parts: &'a mut PartWriters,
-    run_id: u32,
-}
-
-impl Sink for RunSink<'_> {
-    fn spikes(&mut self, neuron: u32, times: &[f64]) -> Result<(), SinkError> {
-        Ok(self.parts.spikes.push(self.run_id, neuron, times)?)
+/// The engine's rows go straight into the part files, tagged with their run.
+impl Sink for PartWriters {
+    fn spikes(&mut self, run_id: u32, neuron: u32, times: &[f64]) -> Result<(), SinkError> {
+        Ok(self.spikes.push(run_id, neuron, times)?)
     }
-    fn trace(&mut self, neuron: u32, chunk: &TraceChunk) -> Result<(), SinkError> {
-        match &mut self.parts.traces {
-            Some(t) => Ok(t.push(self.run_id, neuron, chunk)?),
+    fn trace(&mut self, run_id: u32, neuron: u32, chunk: &TraceChunk) -> Result<(), SinkError> {
+        match &mut self.traces {
+            Some(t) => Ok(t.push(run_id, neuron, chunk)?),
             None => Ok(()),
         }
     }

@@ -1,7 +1,8 @@
 //! Verification of a dataset against its manifests, which are the truth: every part a
 //! manifest names must exist with the byte size and row count it records, no run may
 //! be committed twice, no part file may sit in a table folder without a manifest, and
-//! a dataset marked complete must hold every run and a whole runs.parquet. Cheap:
+//! a dataset marked complete must hold every run and a whole runs.parquet (and a
+//! whole neurons.parquet where it has one). Cheap:
 //! sizes come from the directory and row counts from each Parquet footer, so nothing
 //! is decompressed. A content hash is not kept: hashing every part on write and on
 //! every `status` would cost as much as reading the data back.
@@ -180,6 +181,14 @@ impl Dataset {
                     self.meta.runs
                 ))),
                 Err(e) => problems.push(Problem::global(format!("{}: {e}", runs.display()))),
+            }
+            // Written only when some run varies a value per neuron; when present it
+            // must be whole.
+            let neurons = self.root.join(layout::NEURONS.entry());
+            if neurons.exists() {
+                if let Err(e) = parquet_rows(&neurons) {
+                    problems.push(Problem::global(format!("{}: {e}", neurons.display())));
+                }
             }
         }
         Ok(problems)
