@@ -12,7 +12,7 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType as ArrowType, Float64Type};
-use arrow::util::display::array_value_to_string;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
 use polars::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -141,16 +141,22 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
     let mut group_of_run = vec![0u32; table.num_rows()];
     let mut first_run_of_group: Vec<usize> = Vec::new();
     let mut ids: HashMap<String, u32> = HashMap::new();
+    // One formatter per column, not one per cell: building it is the costly part.
+    let options = FormatOptions::default();
+    let columns: Vec<(&ArrayRef, Option<ArrayFormatter>)> = group_cols
+        .iter()
+        .map(|c| {
+            let a = table.column_by_name(c).expect("listed column");
+            (a, ArrayFormatter::try_new(a.as_ref(), &options).ok())
+        })
+        .collect();
     for (k, slot) in group_of_run.iter_mut().enumerate() {
-        let key: Vec<String> = group_cols
+        let key: Vec<String> = columns
             .iter()
-            .map(|c| {
-                let a = table.column_by_name(c).expect("listed column");
-                if a.is_null(k) {
-                    "\u{0}null".to_string()
-                } else {
-                    array_value_to_string(a, k).unwrap_or_default()
-                }
+            .map(|(a, f)| match f {
+                _ if a.is_null(k) => "\u{0}null".to_string(),
+                Some(f) => f.value(k).to_string(),
+                None => String::new(),
             })
             .collect();
         let next = ids.len() as u32;

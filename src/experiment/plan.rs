@@ -14,6 +14,7 @@ use super::tolerances::Tolerances;
 use super::values::*;
 use crate::error::InputError;
 use crate::seed;
+use rayon::prelude::*;
 use serde_saphyr::Spanned;
 
 /// Largest number of runs a plan may hold.
@@ -30,6 +31,13 @@ pub const MAX_NEURON_STEPS: u64 = 1_000_000_000_000_000;
 
 /// Longest experiment name, in bytes (ASCII only).
 pub const MAX_NAME: usize = 100;
+
+/// Sweep points resolved together on all cores before the next chunk starts.
+const POINTS_PER_CHUNK: usize = 1 << 14;
+
+/// The runs of one sweep point, the warnings it raised, and whether it sums several
+/// stimuli.
+type Point = (Vec<RunSpec>, Vec<InputError>, bool);
 
 /// A validated experiment: its runs and what the dataset needs to know about them.
 #[derive(Debug, Clone)]
@@ -230,52 +238,75 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
         per_neuron_swept(&layered, base_groups.iter().chain(&own_groups))?;
         let base_points = grid::points(&base_groups);
         let own_points = grid::points(&own_groups);
-        for bp in &base_points {
-            for op in &own_points {
-                let mut run_raw = layered.clone();
-                for (axis, value) in bp {
-                    run_raw.apply(axis, value, 2)?;
-                }
-                for (axis, value) in op {
-                    run_raw.apply(axis, value, 3)?;
-                }
-                let point: Vec<String> = bp
-                    .iter()
-                    .chain(op.iter())
-                    .map(|(a, v)| format!("{}={}", a.path, v.value))
-                    .collect();
-                let label = match variant.and_then(|v| v.value.label.as_ref()) {
-                    Some(l) => l.value.clone(),
-                    None => String::new(),
+        let label = variant
+            .and_then(|v| v.value.label.as_ref())
+            .map_or(String::new(), |l| l.value.clone());
+        // One point of the sweep: its runs (one per replicate), with the warnings it
+        // raised and whether it sums several stimuli.
+        let point_runs = |k: usize| -> Result<Point, InputError> {
+            let (bp, op) = (
+                &base_points[k / own_points.len()],
+                &own_points[k % own_points.len()],
+            );
+            let mut warnings = Vec::new();
+            let mut run_raw = layered.clone();
+            for (axis, value) in bp {
+                run_raw.apply(axis, value, 2)?;
+            }
+            for (axis, value) in op {
+                run_raw.apply(axis, value, 3)?;
+            }
+            let point: Vec<String> = bp
+                .iter()
+                .chain(op.iter())
+                .map(|(a, v)| format!("{}={}", a.path, v.value))
+                .collect();
+            let resolved = resolve_run(raw, &run_raw, &mut warnings)
+                .map_err(|e| in_point(e, &prefix, &point))?;
+            let indexed = resolved.input.stimuli.len() > 1;
+            let label = if !label.is_empty() {
+                label.clone()
+            } else if variant.is_some() || !point.is_empty() {
+                auto_label(resolved.model(), &resolved.input)
+            } else {
+                name.clone()
+            };
+            let mut runs = Vec::with_capacity(replicates as usize);
+            for replicate in 0..replicates {
+                let mut spec = RunSpec {
+                    label: label.clone(),
+                    replicate,
+                    ..resolved.clone()
                 };
-                let resolved = resolve_run(raw, &run_raw, &mut warnings)
+                spec.key = seed::run_key(&spec.canonical(), replicate);
+                spec.seed = seed::run_seed(seed, &spec.key);
+                super::per_neuron::check(&mut spec, &run_raw, &mut warnings)
                     .map_err(|e| in_point(e, &prefix, &point))?;
-                any_indexed |= resolved.input.stimuli.len() > 1;
-                let label = if !label.is_empty() {
-                    label
-                } else if variant.is_some() || !point.is_empty() {
-                    auto_label(resolved.model(), &resolved.input)
-                } else {
-                    name.clone()
-                };
-                for replicate in 0..replicates {
-                    let mut spec = RunSpec {
-                        label: label.clone(),
-                        replicate,
-                        ..resolved.clone()
-                    };
-                    spec.key = seed::run_key(&spec.canonical(), replicate);
-                    spec.seed = seed::run_seed(seed, &spec.key);
-                    super::per_neuron::check(&mut spec, &run_raw, &mut warnings)
-                        .map_err(|e| in_point(e, &prefix, &point))?;
-                    runs.push(spec);
+                runs.push(spec);
+            }
+            Ok((runs, warnings, indexed))
+        };
+        // Points are resolved on all cores, a chunk at a time, so that the first
+        // error (in sweep order) stops the plan without resolving the rest.
+        let count = base_points.len() * own_points.len();
+        for chunk in (0..count).collect::<Vec<_>>().chunks(POINTS_PER_CHUNK) {
+            let done: Vec<Result<Point, InputError>> =
+                chunk.par_iter().map(|&k| point_runs(k)).collect();
+            for result in done {
+                let (point, raised, indexed) = result?;
+                runs.extend(point);
+                any_indexed |= indexed;
+                for w in raised {
+                    if !warnings.contains(&w) {
+                        warnings.push(w);
+                    }
                 }
             }
         }
     }
     // Order by run key: run ids then do not depend on the order the grid was written
     // in, and costly and cheap runs interleave across batches.
-    runs.sort_by(|a, b| a.key.cmp(&b.key));
+    runs.par_sort_by(|a, b| a.key.cmp(&b.key));
     if let Some(w) = runs.windows(2).find(|w| w[0].key == w[1].key) {
         return Err(InputError::new(format!(
             "two runs have the same parameters and replicate ({} and {}), so they would be the same run",

@@ -6,6 +6,7 @@ use super::per_neuron::{self, Varied};
 use crate::model::{ModelKind, Params};
 use crate::stimulus::{Field, Input};
 use crate::units::Dim;
+use std::fmt::Write;
 
 /// Integration method (the experiment's `method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,7 +261,8 @@ impl RunSpec {
     /// nothing else (not the label, the recording or the analysis window), so that
     /// recording more or renaming a variant never changes a run's random draws.
     pub fn canonical(&self) -> String {
-        let mut out = String::from("neurodyn-run/v1\n");
+        let mut out = String::with_capacity(1024);
+        out.push_str("neurodyn-run/v1\n");
         // Without the defaults that follow varied values: they are a function of
         // the rest, and are found only after the key gives the draws their seed.
         for c in self.columns(true, false) {
@@ -271,13 +273,14 @@ impl RunSpec {
             {
                 continue;
             }
-            let v = match c.value {
-                Value::F64(x) => format!("{x:?}"),
-                Value::U64(x) => x.to_string(),
-                Value::Str(s) => s,
-                Value::Bool(b) => b.to_string(),
+            // Written in place: this runs once per run of a sweep.
+            let name = c.name;
+            let _ = match c.value {
+                Value::F64(x) => writeln!(out, "{name}={x:?}"),
+                Value::U64(x) => writeln!(out, "{name}={x}"),
+                Value::Str(s) => writeln!(out, "{name}={s}"),
+                Value::Bool(b) => writeln!(out, "{name}={b}"),
             };
-            out.push_str(&format!("{}={v}\n", c.name));
         }
         out
     }

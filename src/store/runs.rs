@@ -9,6 +9,7 @@ use crate::experiment::plan::Plan;
 use crate::experiment::spec::Value;
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::DataType;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -46,23 +47,44 @@ pub struct ParamColumn {
 /// The union of every run's parameter columns: grouped by what they describe, and
 /// within a group in order of first appearance.
 pub fn parameter_columns(plan: &Plan) -> Vec<ParamColumn> {
+    // Each chunk of runs lists its columns in order of first appearance, on all
+    // cores; the lists are then merged in run order.
+    let per_chunk: Vec<Vec<(ParamColumn, usize)>> = plan
+        .runs
+        .par_chunks(CHUNK)
+        .map(|runs| {
+            let mut local: Vec<(ParamColumn, usize)> = Vec::new();
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for run in runs {
+                for c in run.parameters(plan.indexed_inputs) {
+                    let i = *seen.entry(c.name.clone()).or_insert_with(|| {
+                        local.push((
+                            ParamColumn {
+                                name: c.name.clone(),
+                                unit: c.unit,
+                                kind: kind(&c.value),
+                                nullable: false,
+                            },
+                            0,
+                        ));
+                        local.len() - 1
+                    });
+                    local[i].1 += 1;
+                }
+            }
+            local
+        })
+        .collect();
     let mut names: Vec<ParamColumn> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut counts: Vec<usize> = Vec::new();
-    for run in &plan.runs {
-        for c in run.parameters(plan.indexed_inputs) {
-            let i = *seen.entry(c.name.clone()).or_insert_with(|| {
-                names.push(ParamColumn {
-                    name: c.name.clone(),
-                    unit: c.unit,
-                    kind: kind(&c.value),
-                    nullable: false,
-                });
-                counts.push(0);
-                names.len() - 1
-            });
-            counts[i] += 1;
-        }
+    for (column, n) in per_chunk.into_iter().flatten() {
+        let i = *seen.entry(column.name.clone()).or_insert_with(|| {
+            names.push(column);
+            counts.push(0);
+            names.len() - 1
+        });
+        counts[i] += n;
     }
     for (col, n) in names.iter_mut().zip(counts) {
         col.nullable = n < plan.runs.len();
@@ -89,13 +111,19 @@ fn parameter_arrays(
         .map(|(i, c)| (c.name.as_str(), i))
         .collect();
     let mut cells: Vec<Vec<Option<Value>>> = vec![Vec::with_capacity(range.len()); names.len()];
-    for run in &plan.runs[range] {
-        let mut row: Vec<Option<Value>> = vec![None; names.len()];
-        for c in run.parameters(plan.indexed_inputs) {
-            if let Some(&i) = index.get(c.name.as_str()) {
-                row[i] = Some(c.value);
+    let rows: Vec<Vec<Option<Value>>> = plan.runs[range]
+        .par_iter()
+        .map(|run| {
+            let mut row: Vec<Option<Value>> = vec![None; names.len()];
+            for c in run.parameters(plan.indexed_inputs) {
+                if let Some(&i) = index.get(c.name.as_str()) {
+                    row[i] = Some(c.value);
+                }
             }
-        }
+            row
+        })
+        .collect();
+    for row in rows {
         for (col, v) in cells.iter_mut().zip(row) {
             col.push(v);
         }
