@@ -152,9 +152,28 @@ impl Column {
     }
 
     fn quantity(path: &str, dim: Dim, value: f64) -> Self {
-        let unit = dim.unit();
-        Column::new(format!("{path}_{unit}"), Some(unit), Value::F64(value))
+        Column::quantity_of(&[path], dim, value)
     }
+
+    /// A quantity column named by `parts` and its unit, joined by '_'. Built with
+    /// `push_str` rather than `format!`: columns are made several times per run of a
+    /// sweep, and formatting was most of a large plan's time.
+    fn quantity_of(parts: &[&str], dim: Dim, value: f64) -> Self {
+        let unit = dim.unit();
+        Column::new(joined(parts, unit), Some(unit), Value::F64(value))
+    }
+}
+
+/// `parts` and `last` joined by '_'.
+fn joined(parts: &[&str], last: &str) -> String {
+    let mut name =
+        String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + last.len());
+    for p in parts {
+        name.push_str(p);
+        name.push('_');
+    }
+    name.push_str(last);
+    name
 }
 
 impl RunSpec {
@@ -207,17 +226,13 @@ impl RunSpec {
         ];
         for info in self.model().params() {
             let value = self.params.get(info.name).unwrap_or(f64::NAN);
-            cols.push(Column::quantity(
-                &format!("model_{}", info.name),
-                info.dim,
-                value,
-            ));
+            cols.push(Column::quantity_of(&["model", info.name], info.dim, value));
         }
         let mut init = |name: &str, dim: Dim, value: InitValue| match value {
-            InitValue::Fixed(x) => cols.push(Column::quantity(&format!("initial_{name}"), dim, x)),
+            InitValue::Fixed(x) => cols.push(Column::quantity_of(&["initial", name], dim, x)),
             InitValue::Normal { mean, sd } => {
-                cols.push(Column::quantity(&format!("initial_{name}_mean"), dim, mean));
-                cols.push(Column::quantity(&format!("initial_{name}_sd"), dim, sd));
+                cols.push(Column::quantity_of(&["initial", name, "mean"], dim, mean));
+                cols.push(Column::quantity_of(&["initial", name, "sd"], dim, sd));
             }
         };
         init("V", Dim::Voltage, self.initial.v);
@@ -226,21 +241,22 @@ impl RunSpec {
         }
         for (k, s) in self.input.stimuli.iter().enumerate() {
             let prefix = if indexed_inputs {
-                format!("input_{k}")
+                joined(&["input"], &k.to_string())
             } else {
                 "input".to_string()
             };
             cols.push(Column::new(
-                format!("{prefix}_type"),
+                joined(&[&prefix], "type"),
                 None,
                 Value::Str(s.name().into()),
             ));
             for (key, field) in s.fields() {
-                let name = format!("{prefix}_{key}");
                 cols.push(match field {
-                    Field::Quantity(dim, x) => Column::quantity(&name, dim, x),
-                    Field::Count(c) => Column::new(name, None, Value::U64(c.into())),
-                    Field::Flag(b) => Column::new(name, None, Value::Bool(b)),
+                    Field::Quantity(dim, x) => Column::quantity_of(&[&prefix, key], dim, x),
+                    Field::Count(c) => {
+                        Column::new(joined(&[&prefix], key), None, Value::U64(c.into()))
+                    }
+                    Field::Flag(b) => Column::new(joined(&[&prefix], key), None, Value::Bool(b)),
                 });
             }
         }
