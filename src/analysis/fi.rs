@@ -11,8 +11,7 @@ use crate::store::reader::Runs;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt32Array, UInt64Array,
 };
-use arrow::datatypes::{DataType as ArrowType, Float64Type};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow::datatypes::{DataType as ArrowType, Float64Type, UInt64Type};
 use polars::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -125,6 +124,49 @@ pub fn to_arrow(c: &Column) -> Result<(ArrowType, ArrayRef), AnalysisError> {
     })
 }
 
+/// One number per cell of a grouping column such that equal cells get equal numbers:
+/// a float's bits (every NaN alike), an integer or flag itself, a text's first row.
+/// Null is u64::MAX, which no float bits, flag or first row reach in a runs table.
+fn cell_ids(a: &ArrayRef) -> Vec<u64> {
+    let n = a.len();
+    let null = |k: usize| a.is_null(k);
+    if let Some(f) = a.as_primitive_opt::<Float64Type>() {
+        return (0..n)
+            .map(|k| match f.value(k) {
+                _ if null(k) => u64::MAX,
+                x if x.is_nan() => f64::NAN.to_bits(),
+                x => x.to_bits(),
+            })
+            .collect();
+    }
+    if let Some(u) = a.as_primitive_opt::<UInt64Type>() {
+        return (0..n)
+            .map(|k| if null(k) { u64::MAX } else { u.value(k) })
+            .collect();
+    }
+    if let Some(b) = a.as_boolean_opt() {
+        return (0..n)
+            .map(|k| {
+                if null(k) {
+                    u64::MAX
+                } else {
+                    u64::from(b.value(k))
+                }
+            })
+            .collect();
+    }
+    let text = arrow::compute::cast(a, &ArrowType::Utf8).ok();
+    let text = text.as_ref().and_then(|t| t.as_string_opt::<i32>());
+    let mut first: HashMap<&str, u64> = HashMap::new();
+    (0..n)
+        .map(|k| match text {
+            _ if null(k) => u64::MAX,
+            Some(t) => *first.entry(t.value(k)).or_insert(k as u64),
+            None => 0,
+        })
+        .collect()
+}
+
 /// Compute the F-I table; returns it as a polars DataFrame.
 pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisError> {
     let table = &runs.table;
@@ -140,27 +182,15 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
     // numbered by first appearance in run_id order.
     let mut group_of_run = vec![0u32; table.num_rows()];
     let mut first_run_of_group: Vec<usize> = Vec::new();
-    let mut ids: HashMap<String, u32> = HashMap::new();
-    // One formatter per column, not one per cell: building it is the costly part.
-    let options = FormatOptions::default();
-    let columns: Vec<(&ArrayRef, Option<ArrayFormatter>)> = group_cols
+    let mut ids: HashMap<Vec<u64>, u32> = HashMap::new();
+    let cells: Vec<Vec<u64>> = group_cols
         .iter()
-        .map(|c| {
-            let a = table.column_by_name(c).expect("listed column");
-            (a, ArrayFormatter::try_new(a.as_ref(), &options).ok())
-        })
+        .map(|c| cell_ids(table.column_by_name(c).expect("listed column")))
         .collect();
     for (k, slot) in group_of_run.iter_mut().enumerate() {
-        let key: Vec<String> = columns
-            .iter()
-            .map(|(a, f)| match f {
-                _ if a.is_null(k) => "\u{0}null".to_string(),
-                Some(f) => f.value(k).to_string(),
-                None => String::new(),
-            })
-            .collect();
+        let key: Vec<u64> = cells.iter().map(|c| c[k]).collect();
         let next = ids.len() as u32;
-        *slot = *ids.entry(key.join("\u{1f}")).or_insert_with(|| {
+        *slot = *ids.entry(key).or_insert_with(|| {
             first_run_of_group.push(k);
             next
         });
