@@ -71,6 +71,20 @@ impl Plan {
     }
 }
 
+/// Reorder `items` so that position i holds what was at `order[i]`, in place: each
+/// cycle of the permutation is followed back to its start and swapped into place.
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    for i in 0..items.len() {
+        let mut j = order[i];
+        // Items before i are final; one that came from a position before i has since
+        // moved to where that position's own source was.
+        while j < i {
+            j = order[j];
+        }
+        items.swap(i, j);
+    }
+}
+
 /// Turn the raw experiment into a plan, or report the first problem found.
 pub fn plan(raw: &ExperimentRaw) -> Result<Plan, InputError> {
     plan_with_cap(raw, DEFAULT_MAX_RUNS)
@@ -221,7 +235,7 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
 
     let base = RunRaw::base(raw);
     let base_groups = groups(raw.grid.as_ref(), raw.zip.as_ref(), "")?;
-    let mut runs = Vec::new();
+    let mut runs = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
     let mut warnings: Vec<InputError> = Vec::new();
     let mut any_indexed = false;
     for index in 0..variants.len().max(1) {
@@ -306,7 +320,11 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
     }
     // Order by run key: run ids then do not depend on the order the grid was written
     // in, and costly and cheap runs interleave across batches.
-    runs.par_sort_by(|a, b| a.key.cmp(&b.key));
+    // Sorted through an index, then permuted in place: sorting the specs themselves
+    // would move them many times over and, in parallel, hold a second copy.
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.par_sort_by(|&a, &b| runs[a].key.cmp(&runs[b].key));
+    permute(&mut runs, &order);
     if let Some(w) = runs.windows(2).find(|w| w[0].key == w[1].key) {
         return Err(InputError::new(format!(
             "two runs have the same parameters and replicate ({} and {}), so they would be the same run",
@@ -383,6 +401,27 @@ fn in_point(e: InputError, prefix: &str, point: &[String]) -> InputError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        let order = [3, 0, 4, 1, 2, 6, 5];
+        let mut items: Vec<usize> = (0..7).map(|i| 10 * i).collect();
+        super::permute(&mut items, &order);
+        let want: Vec<usize> = order.iter().map(|&o| 10 * o).collect();
+        assert_eq!(items, want);
+        // Shuffles of every size up to 200 (Fisher-Yates from a fixed LCG).
+        let mut x = 1u64;
+        for n in 0..200 {
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                order.swap(i, (x >> 33) as usize % (i + 1));
+            }
+            let mut items: Vec<usize> = (0..n).collect();
+            super::permute(&mut items, &order);
+            assert_eq!(items, order);
+        }
+    }
+
     use super::super::estimate::*;
     use super::super::spec::{InitValue, Method};
     use super::*;
