@@ -160,19 +160,20 @@ fn adding_a_grid_point_leaves_existing_runs_unchanged() {
     }
 }
 
-/// Enough work that kills land mid-sweep (about 1 s with the vectorised engine at the
-/// test profile's opt-level): 40 runs of 300 neurons, 1 s each.
+/// Enough work that kills land mid-sweep (about 2 s with the vectorised engine at the
+/// test profile's opt-level): 400 runs of 15 neurons, 2 s each, small enough that
+/// they are packed three to a population, so kills land inside packed batches.
 const LONG: &str = "name: long
 seed: 3
-duration: 1 s
+duration: 2 s
 dt: 0.1 ms
 method: rk4
-neurons: 300
+neurons: 15
 model: {type: adex}
 input: [{type: constant, amplitude: 0 pA}, {type: noise, mean: 0 pA, sigma: 300 pA*sqrt(ms)}]
-record: {variables: [V], neurons: [0, 299], every: 5}
+record: {variables: [V], neurons: [0, 14], every: 5}
 grid:
-  input[0].amplitude: {linspace: [0 pA, 1 nA, 40]}
+  input[0].amplitude: {linspace: [0 pA, 1 nA, 400]}
 ";
 
 #[test]
