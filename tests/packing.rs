@@ -124,6 +124,47 @@ fn a_packed_population_gives_each_run_its_numbers_alone() {
     }
 }
 
+/// Per-neuron rules on a model parameter, the input and the initial state, in a grid:
+/// blocks then hold a model per neuron and an input per neuron, and a run's numbers
+/// must still not depend on its neighbours.
+const PER_NEURON: &str = "\
+name: packed_per_neuron
+seed: 5
+duration: 40 ms
+dt: 0.1 ms
+method: euler
+neurons: 4
+model: {type: adex}
+input:
+  - {type: sine, amplitude: 100 pA, frequency: 40 Hz, offset: 700 pA}
+  - {type: noise, sigma: 20 pA*sqrt(ms)}
+record: {variables: [V, I], neurons: {first: 2}, every: 2}
+per_neuron:
+  model.a: {normal: {mean: 4 nS, sd: 1 nS}}
+  input[0].amplitude: {linspace: [0 pA, 300 pA]}
+  initial.V: {uniform: [-70 mV, -60 mV]}
+grid:
+  model.b: [0 pA, 80 pA, 160 pA]
+replicates: 2
+";
+
+#[test]
+fn packed_runs_with_per_neuron_values_give_their_numbers_alone() {
+    let runs = planned(PER_NEURON);
+    assert_eq!(runs.len(), 6);
+    assert!(runs.iter().all(|r| r.varies_per_neuron()));
+    let all: Vec<&RunSpec> = runs.iter().collect();
+    let mut packed = MemorySink::default();
+    let outcomes = simulate_pack(&all, &mut packed).unwrap();
+    for (spec, outcome) in runs.iter().zip(outcomes) {
+        let mut alone = MemorySink::default();
+        assert_eq!(outcome.unwrap(), simulate(spec, &mut alone).unwrap());
+        let mine = rows(&packed, spec.run_id);
+        assert!(!mine.0.is_empty() && !mine.1.is_empty());
+        assert_eq!(mine, rows(&alone, spec.run_id), "run {}", spec.label);
+    }
+}
+
 #[test]
 fn runs_that_shape_the_loop_differently_are_not_packed() {
     let base = planned(&grid("euler")).remove(0);
