@@ -224,8 +224,7 @@ impl RunSpec {
             Column::new("neurons", None, Value::U64(self.neurons.into())),
             Column::new("replicate", None, Value::U64(self.replicate.into())),
         ];
-        for info in self.model().params() {
-            let value = self.params.get(info.name).unwrap_or(f64::NAN);
+        for (info, value) in self.params.iter() {
             cols.push(Column::quantity_of(&["model", info.name], info.dim, value));
         }
         let mut init = |name: &str, dim: Dim, value: InitValue| match value {
