@@ -176,6 +176,17 @@ fn runs_that_shape_the_loop_differently_are_not_packed() {
     let mut other = base.clone();
     other.record.every = 1;
     assert_ne!(pack_key(&other), key);
+    // The trace budget counts recorded rows: recording 2 of 300 neurons packs, and
+    // recording all of them for long enough to fill blocks of its own does not.
+    let mut few = base.clone();
+    few.neurons = 300;
+    few.record.neurons = vec![0, 299];
+    assert!(pack_key(&few).is_some());
+    let mut all = few.clone();
+    all.record.neurons = (0..300).collect();
+    all.record.every = 1;
+    all.steps *= 10;
+    assert_eq!(pack_key(&all), None);
     // A run large enough to fill blocks of its own runs alone.
     let mut big = base.clone();
     big.neurons = 100_000;

@@ -99,18 +99,29 @@ fn merge(outcomes: &mut Outcomes, done: Vec<BlockOutcome>) {
     }
 }
 
-/// The most neurons a block of these runs may hold: all of them when nothing is
-/// recorded (up to MAX_BLOCK), else as many as the trace budget allows.
-pub(super) fn block_size(spec: &RunSpec) -> u32 {
-    let samples = if spec.record.any() {
+/// Trace rows one recorded neuron of the run holds (0 when nothing is recorded).
+fn samples(spec: &RunSpec) -> usize {
+    if spec.record.any() {
         spec.steps.div_ceil(u64::from(spec.record.every)) as usize
     } else {
         0
-    };
-    match TRACE_ROWS_PER_BLOCK.checked_div(samples) {
-        None => MAX_BLOCK,
-        Some(n) => n.clamp(1, MAX_BLOCK as usize) as u32,
     }
+}
+
+/// Trace rows the run's whole recording holds.
+fn recorded_rows(spec: &RunSpec) -> usize {
+    samples(spec).saturating_mul(spec.record.neurons.len())
+}
+
+/// The most neurons a block of the run may hold: MAX_BLOCK when its whole recording
+/// fits the trace budget (nothing recorded, or a few neurons), else as many as the
+/// budget allows were every neuron of the block recorded.
+pub(super) fn block_size(spec: &RunSpec) -> u32 {
+    let samples = samples(spec);
+    if samples == 0 || recorded_rows(spec) <= TRACE_ROWS_PER_BLOCK {
+        return MAX_BLOCK;
+    }
+    (TRACE_ROWS_PER_BLOCK / samples).clamp(1, MAX_BLOCK as usize) as u32
 }
 
 /// Neuron ranges [first, last) of the blocks of a run on its own. The split depends
@@ -146,16 +157,20 @@ fn blocks(runs: &[&RunSpec]) -> Vec<Vec<Part>> {
             })
             .collect();
     }
-    let size = block_size(runs[0]);
+    // A packed run fits one block, recording included (`pack_key`); a block takes
+    // runs until either its neurons or its trace rows would pass their budget.
     let mut out: Vec<Vec<Part>> = Vec::new();
     let mut current: Vec<Part> = Vec::new();
-    let mut held = 0;
+    let (mut held, mut rows) = (0, 0);
     for (run, spec) in runs.iter().enumerate() {
-        if !current.is_empty() && held + spec.neurons > size {
+        let full =
+            held + spec.neurons > MAX_BLOCK || rows + recorded_rows(spec) > TRACE_ROWS_PER_BLOCK;
+        if !current.is_empty() && full {
             out.push(std::mem::take(&mut current));
-            held = 0;
+            (held, rows) = (0, 0);
         }
         held += spec.neurons;
+        rows += recorded_rows(spec);
         current.push(Part {
             run,
             first: 0,
