@@ -58,21 +58,8 @@ pub struct AxesRaw(pub Vec<(String, Spanned<AxisRaw>)>);
 
 impl<'de> Deserialize<'de> for AxesRaw {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AxesRaw;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map from dotted parameter paths to lists or ranges")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AxesRaw, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Spanned<AxisRaw>>()? {
-                    out.push((k, v));
-                }
-                Ok(AxesRaw(out))
-            }
-        }
-        d.deserialize_map(V)
+        super::raw::ordered_map(d, "a map from dotted parameter paths to lists or ranges")
+            .map(AxesRaw)
     }
 }
 

@@ -415,22 +415,31 @@ pub struct PerNeuronRaw(pub Vec<(String, Spanned<DistRaw>)>);
 
 impl<'de> Deserialize<'de> for PerNeuronRaw {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PerNeuronRaw;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map from dotted parameter paths to per-neuron rules")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PerNeuronRaw, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Spanned<DistRaw>>()? {
-                    out.push((k, v));
-                }
-                Ok(PerNeuronRaw(out))
-            }
-        }
-        d.deserialize_map(V)
+        ordered_map(d, "a map from dotted parameter paths to per-neuron rules").map(PerNeuronRaw)
     }
+}
+
+/// A YAML map's entries in the order written (serde's maps forget it), each value
+/// with its location; `expecting` says what the map should be.
+pub(crate) fn ordered_map<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    expecting: &'static str,
+) -> Result<Vec<(String, Spanned<T>)>, D::Error> {
+    struct V<T>(&'static str, std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<(String, Spanned<T>)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, Spanned<T>>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(V(expecting, std::marker::PhantomData))
 }
 
 /// One per-neuron rule as written: exactly one of its forms (checked by `plan`).
