@@ -492,7 +492,13 @@ impl Dataset {
                 let dir = self.root.join(&part.table);
                 std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
                 let to = self.final_part(&manifest.batch, &part.table);
-                std::fs::rename(&from, &to).map_err(|e| StoreError::io(&to, e))?;
+                match std::fs::rename(&from, &to) {
+                    Ok(()) => {}
+                    // Another shard's `recover` published it between our check and
+                    // the rename: the part is in place all the same.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && to.exists() => {}
+                    Err(e) => return Err(StoreError::io(&to, e)),
+                }
             }
         }
         remove(&self.staging(&manifest.batch))
