@@ -6,8 +6,8 @@
 //! cross are flagged and held, as in the engine before their slow path).
 //! Run: cargo bench --bench kernels
 
-use neurodyn::engine::integrate::{Euler, Exact, Integrator, Rk4};
-use neurodyn::engine::kernel::{plain_steps, Each, Models, Same, Step};
+use neurodyn::engine::integrate::{Currents, Euler, Exact, Integrator, Rk4};
+use neurodyn::engine::kernel::{plain_steps, Each, Models, Same, Shared, Step};
 use neurodyn::model::{self, adex::Adex, eif::Eif, fastexp, lif::Lif, Dynamics, Model, ModelKind};
 
 const N: usize = 10_000;
@@ -46,20 +46,22 @@ fn step<M: Dynamics, I: Integrator<M>>(bencher: divan::Bencher, model: M) {
 fn step_with<M: Dynamics, I: Integrator<M>, P: Models<M>>(bencher: divan::Bencher, models: P) {
     let mut p = population();
     let until = vec![0.0; N];
-    let det = vec![0.0; N];
+    let det = Shared(Currents {
+        start: 0.0,
+        mid: 0.0,
+        end: 0.0,
+    });
     let shared = Step {
         t: 0.0,
         h: DT,
-        det_start: &det,
-        det_mid: &det,
-        det_end: &det,
+        det,
         noise: &p.bias,
         until: &until,
     };
     bencher
         .counter(divan::counter::ItemsCount::new(N))
         .bench_local(|| {
-            plain_steps::<M, I, P>(models, &shared, &mut p.v, &mut p.w, &mut p.slow);
+            plain_steps::<M, I, P, _>(models, &shared, &mut p.v, &mut p.w, &mut p.slow);
             divan::black_box(&p.v);
         });
 }

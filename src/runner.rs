@@ -15,7 +15,7 @@ use crate::store::provenance::{self, Provenance};
 use crate::store::verify::{Fix, Problem};
 use crate::store::{self, neurons, runs, Dataset, Manifest, Meta, OpenMode, RunRecord, StoreError};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -226,54 +226,51 @@ type Pack = Vec<usize>;
 /// The rest (runs too large to share, and keys with few runs) are batched in run-id
 /// order as before, neighbours with equal keys still sharing a pack.
 fn batches(runs: &[usize], plan: &Plan) -> Vec<Vec<Pack>> {
-    let mut groups: BTreeMap<Option<PackKey>, (Vec<usize>, u64)> = BTreeMap::new();
+    let mut groups: BTreeMap<Option<PackKey>, Vec<usize>> = BTreeMap::new();
     for &i in runs {
-        let key = engine::pack_key(&plan.runs[i]);
-        let group = groups.entry(key).or_default();
-        group.0.push(i);
-        group.1 += cost(&plan.runs[i]);
+        groups
+            .entry(engine::pack_key(&plan.runs[i]))
+            .or_default()
+            .push(i);
     }
     let mut out: Vec<Vec<Pack>> = Vec::new();
     let mut rest: Vec<(usize, Option<PackKey>)> = Vec::new();
-    for (key, (members, total)) in groups {
+    for (key, members) in groups {
+        let total: u64 = members.iter().map(|&i| cost(&plan.runs[i])).sum();
         if key.is_some() && total >= BATCH_COST / 2 {
-            for batch in cut(&members, plan) {
-                out.push(vec![batch]);
-            }
+            out.extend(cut(members, |&i| i, plan).into_iter().map(|b| vec![b]));
         } else {
             rest.extend(members.into_iter().map(|i| (i, key.clone())));
         }
     }
     rest.sort_by_key(|(i, _)| *i);
-    let order: Vec<usize> = rest.iter().map(|(i, _)| *i).collect();
-    let key_of: HashMap<usize, Option<PackKey>> = rest.into_iter().collect();
-    for batch in cut(&order, plan) {
-        let mut packs: Vec<Pack> = Vec::new();
-        for i in batch {
-            let key = &key_of[&i];
+    for batch in cut(rest, |(i, _)| *i, plan) {
+        let mut packs: Vec<(Pack, Option<PackKey>)> = Vec::new();
+        for (i, key) in batch {
             match packs.last_mut() {
-                Some(pack) if key.is_some() && key_of[&pack[0]] == *key => pack.push(i),
-                _ => packs.push(vec![i]),
+                Some((pack, last)) if key.is_some() && *last == key => pack.push(i),
+                _ => packs.push((vec![i], key)),
             }
         }
-        out.push(packs);
+        out.push(packs.into_iter().map(|(pack, _)| pack).collect());
     }
     out
 }
 
-/// Runs (in the order given) cut into consecutive pieces of about BATCH_COST.
-fn cut(runs: &[usize], plan: &Plan) -> Vec<Vec<usize>> {
+/// Runs (in the order given, `run` naming each item's) cut into consecutive pieces of
+/// about BATCH_COST.
+fn cut<T>(items: Vec<T>, run: impl Fn(&T) -> usize, plan: &Plan) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     let mut load = 0u64;
-    for &i in runs {
-        let c = cost(&plan.runs[i]);
+    for item in items {
+        let c = cost(&plan.runs[run(&item)]);
         if !current.is_empty() && load + c > BATCH_COST {
             out.push(std::mem::take(&mut current));
             load = 0;
         }
         load += c;
-        current.push(i);
+        current.push(item);
     }
     if !current.is_empty() {
         out.push(current);
@@ -352,8 +349,12 @@ fn run_batch(
         }
         let specs: Vec<&RunSpec> = pack.iter().map(|&i| &plan.runs[i]).collect();
         let started = Instant::now();
-        let outcomes = match engine::simulate_pack(&specs, &mut parts) {
-            Ok(o) => o,
+        // Each run's spike count, or why it failed.
+        let outcomes: Vec<Result<u64, String>> = match engine::simulate_pack(&specs, &mut parts) {
+            Ok(o) => o
+                .into_iter()
+                .map(|r| r.map(|o| o.n_spikes).map_err(|e| e.to_string()))
+                .collect(),
             Err(EngineError::Sink(e)) => {
                 dataset.discard(&batch)?;
                 return Err(match e.downcast::<StoreError>() {
@@ -361,19 +362,16 @@ fn run_batch(
                     Err(e) => StoreError::Parquet(e.to_string()),
                 });
             }
-            // Packs are made by `batches` from equal keys, so this is a bug; fail
-            // the runs rather than the dataset.
-            Err(e) => specs
-                .iter()
-                .map(|_| Err(EngineError::Sink(e.to_string().into())))
-                .collect(),
+            // `batches` packs only runs of one key, so this is a bug; fail the runs
+            // rather than the dataset.
+            Err(e) => vec![Err(e.to_string()); specs.len()],
         };
         // A packed run's time is its share of the pack's, by cost.
         let wall_s = started.elapsed().as_secs_f64();
         let pack_cost: u64 = specs.iter().map(|s| cost(s).max(1)).sum();
         for (spec, outcome) in specs.iter().zip(outcomes) {
             let (ok, error, n_spikes) = match outcome {
-                Ok(o) => (true, None, o.n_spikes),
+                Ok(n) => (true, None, n),
                 Err(e) => (
                     false,
                     Some(format!("run {} ({}): {e}", spec.run_id, spec.label)),

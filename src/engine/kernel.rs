@@ -36,17 +36,67 @@ impl<M: Dynamics> Models<M> for Each<'_, M> {
     }
 }
 
-/// What one step of a block shares: its start `t` and length `h`, and per neuron the
-/// deterministic current at the step's start, midpoint and end (`det_*`, each neuron's
-/// run's input), its own additive current `noise` (bias and noise draws), and the end
-/// of its refractory period `until`.
+/// The deterministic current of each neuron of a block over a step (at its start,
+/// midpoint and end): one for all ([`Shared`], one run's input) or one per neuron
+/// ([`PerNeuron`], packed runs or per-neuron inputs). Two types for the same reason
+/// as [`Models`]: a single run keeps three scalars instead of three arrays to fill.
+pub trait Drive: Copy {
+    fn at(self, j: usize) -> Currents;
+    /// The same drive for the first n neurons, cut up front so that the loop has no
+    /// bounds checks.
+    fn first(self, n: usize) -> Self;
+}
+
+/// Every neuron sees the same deterministic current.
 #[derive(Clone, Copy)]
-pub struct Step<'a> {
+pub struct Shared(pub Currents);
+
+/// Neuron j sees `start[j]`, `mid[j]`, `end[j]`.
+#[derive(Clone, Copy)]
+pub struct PerNeuron<'a> {
+    pub start: &'a [f64],
+    pub mid: &'a [f64],
+    pub end: &'a [f64],
+}
+
+impl Drive for Shared {
+    #[inline(always)]
+    fn at(self, _j: usize) -> Currents {
+        self.0
+    }
+    #[inline(always)]
+    fn first(self, _n: usize) -> Self {
+        self
+    }
+}
+
+impl Drive for PerNeuron<'_> {
+    #[inline(always)]
+    fn at(self, j: usize) -> Currents {
+        Currents {
+            start: self.start[j],
+            mid: self.mid[j],
+            end: self.end[j],
+        }
+    }
+    #[inline(always)]
+    fn first(self, n: usize) -> Self {
+        PerNeuron {
+            start: &self.start[..n],
+            mid: &self.mid[..n],
+            end: &self.end[..n],
+        }
+    }
+}
+
+/// What one step of a block shares: its start `t` and length `h`, the deterministic
+/// current `det`, each neuron's own additive current `noise` (bias and noise draws),
+/// and the end of each neuron's refractory period `until`.
+#[derive(Clone, Copy)]
+pub struct Step<'a, D> {
     pub t: f64,
     pub h: f64,
-    pub det_start: &'a [f64],
-    pub det_mid: &'a [f64],
-    pub det_end: &'a [f64],
+    pub det: D,
     pub noise: &'a [f64],
     pub until: &'a [f64],
 }
@@ -59,9 +109,9 @@ pub struct Step<'a> {
 /// time; without FMA contraction (Rust never contracts a·b + c on its own) every
 /// version gives the same bits.
 #[inline(always)]
-pub fn plain_steps<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+pub fn plain_steps<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
     models: P,
-    step: &Step,
+    step: &Step<D>,
     v: &mut [f64],
     w: &mut [f64],
     slow: &mut [bool],
@@ -69,20 +119,20 @@ pub fn plain_steps<M: Dynamics, I: Integrator<M>, P: Models<M>>(
     // A handful of neurons gain nothing from vectors and would pay for the call; the
     // portable loop is inlined into the caller instead.
     if v.len() < 8 {
-        return plain_steps_portable::<M, I, P>(models, step, v, w, slow);
+        return plain_steps_portable::<M, I, P, D>(models, step, v, w, slow);
     }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { plain_steps_avx512::<M, I, P>(models, step, v, w, slow) };
+            return unsafe { plain_steps_avx512::<M, I, P, D>(models, step, v, w, slow) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { plain_steps_avx2::<M, I, P>(models, step, v, w, slow) };
+            return unsafe { plain_steps_avx2::<M, I, P, D>(models, step, v, w, slow) };
         }
     }
-    plain_steps_portable::<M, I, P>(models, step, v, w, slow)
+    plain_steps_portable::<M, I, P, D>(models, step, v, w, slow)
 }
 
 /// The portable loop compiled with a target feature enabled, so that it is vectorised
@@ -91,14 +141,14 @@ macro_rules! compiled_for {
     ($name:ident, $feature:literal) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
-        unsafe fn $name<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+        unsafe fn $name<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
             models: P,
-            step: &Step,
+            step: &Step<D>,
             v: &mut [f64],
             w: &mut [f64],
             slow: &mut [bool],
         ) -> bool {
-            plain_steps_portable::<M, I, P>(models, step, v, w, slow)
+            plain_steps_portable::<M, I, P, D>(models, step, v, w, slow)
         }
     };
 }
@@ -107,9 +157,9 @@ compiled_for!(plain_steps_avx512, "avx512f");
 compiled_for!(plain_steps_avx2, "avx2");
 
 #[inline(always)]
-fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
     models: P,
-    step: &Step,
+    step: &Step<D>,
     v: &mut [f64],
     w: &mut [f64],
     slow: &mut [bool],
@@ -119,16 +169,16 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>>(
     let n = v.len();
     let (w, slow) = (&mut w[..n], &mut slow[..n]);
     let (noise, until) = (&step.noise[..n], &step.until[..n]);
-    let (start, mid, end) = (&step.det_start[..n], &step.det_mid[..n], &step.det_end[..n]);
+    let det = step.det.first(n);
     let h = step.h;
     let mut any = false;
     for j in 0..n {
         let model = models.at(j);
-        let x = noise[j];
+        let (x, d) = (noise[j], det.at(j));
         let i = Currents {
-            start: start[j] + x,
-            mid: mid[j] + x,
-            end: end[j] + x,
+            start: d.start + x,
+            mid: d.mid + x,
+            end: d.end + x,
         };
         let (v0, w0) = (v[j], w[j]);
         let (v1, w1, dv0) = I::step_and_slope(&model, v0, w0, i, h);
@@ -172,29 +222,31 @@ mod tests {
         let w: Vec<f64> = (0..n).map(|_| 300.0 * uniform()).collect();
         let noise: Vec<f64> = (0..n).map(|_| 2000.0 * uniform() - 500.0).collect();
         let until: Vec<f64> = (0..n).map(|_| 2.0 * uniform()).collect();
-        let (start, mid, end) = (vec![100.0; n], vec![110.0; n], vec![120.0; n]);
+        let det = Currents {
+            start: 100.0,
+            mid: 110.0,
+            end: 120.0,
+        };
         let step = Step {
             t: 1.0,
             h: 0.1,
-            det_start: &start,
-            det_mid: &mid,
-            det_end: &end,
+            det: Shared(det),
             noise: &noise,
             until: &until,
         };
         fn run<I: Integrator<Adex>>(
             portable: bool,
             m: &Adex,
-            step: &Step,
+            step: &Step<Shared>,
             v: &[f64],
             w: &[f64],
         ) -> (Vec<u64>, Vec<bool>) {
             let (mut v, mut w) = (v.to_vec(), w.to_vec());
             let mut slow = vec![false; v.len()];
             let f = if portable {
-                plain_steps_portable::<Adex, I, Same<Adex>>
+                plain_steps_portable::<Adex, I, Same<Adex>, Shared>
             } else {
-                plain_steps::<Adex, I, Same<Adex>>
+                plain_steps::<Adex, I, Same<Adex>, Shared>
             };
             f(Same(*m), step, &mut v, &mut w, &mut slow);
             let bits = [v, w].concat().iter().map(|x| x.to_bits()).collect();

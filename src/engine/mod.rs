@@ -95,7 +95,7 @@ pub struct PackKey {
 /// the run is large enough to fill blocks of its own (it then runs alone, as it
 /// always has).
 pub fn pack_key(spec: &RunSpec) -> Option<PackKey> {
-    if population::blocks_alone(spec).len() > 1 || spec.neurons > population::block_size(spec) {
+    if population::blocks_alone(spec).len() > 1 {
         return None;
     }
     let r = &spec.record;

@@ -6,7 +6,7 @@
 //! run gives the same numbers whichever neurons it shares a block with.
 
 use super::integrate::{Currents, Integrator};
-use super::kernel::{self, Each, Same};
+use super::kernel::{self, Each, PerNeuron, Same, Shared};
 use super::{EngineError, Outcome, Sink, SinkError, TraceChunk, MAX_BLOCK, TRACE_ROWS_PER_BLOCK};
 use crate::experiment::spec::{InitValue, NeuronValues, RunSpec};
 use crate::model::{Model, Params};
@@ -116,7 +116,7 @@ fn recorded_rows(spec: &RunSpec) -> usize {
 /// The most neurons a block of the run may hold: MAX_BLOCK when its whole recording
 /// fits the trace budget (nothing recorded, or a few neurons), else as many as the
 /// budget allows were every neuron of the block recorded.
-pub(super) fn block_size(spec: &RunSpec) -> u32 {
+fn block_size(spec: &RunSpec) -> u32 {
     let samples = samples(spec);
     if samples == 0 || recorded_rows(spec) <= TRACE_ROWS_PER_BLOCK {
         return MAX_BLOCK;
@@ -268,8 +268,10 @@ struct Block<'a, M> {
     refractory_until: Vec<f64>,
     /// Neurons of failed runs: no longer advanced.
     dead: Vec<bool>,
-    /// The deterministic current of each neuron's input at a step's start, midpoint
-    /// and end.
+    /// The deterministic current over the step under way (start, midpoint, end): of
+    /// the block's one input in `det`, or per neuron in `det_*` when its neurons have
+    /// several inputs (packed runs, per-neuron inputs; the arrays are empty otherwise).
+    det: Currents,
     det_start: Vec<f64>,
     det_mid: Vec<f64>,
     det_end: Vec<f64>,
@@ -330,9 +332,14 @@ impl<'a, M: Model> Block<'a, M> {
             w: Vec::with_capacity(n),
             refractory_until: vec![f64::NEG_INFINITY; n],
             dead: vec![false; n],
-            det_start: vec![0.0; n],
-            det_mid: vec![0.0; n],
-            det_end: vec![0.0; n],
+            det: Currents {
+                start: 0.0,
+                mid: 0.0,
+                end: 0.0,
+            },
+            det_start: Vec::new(),
+            det_mid: Vec::new(),
+            det_end: Vec::new(),
             noise_shape,
             rngs: Vec::with_capacity(if any_draws { n } else { 0 }),
             noise_x: Vec::new(),
@@ -378,10 +385,10 @@ impl<'a, M: Model> Block<'a, M> {
         } else {
             Vec::new()
         };
-        let value = |k: usize| values.get(k).cloned().unwrap_or_default();
         let run_model = M::new(&spec.params);
         let steady = spec.input.steady();
         let per_neuron_input = values.iter().any(|x| x.input.is_some());
+        let mut values = values.into_iter();
         if !per_neuron_input {
             self.segments.push(Segment {
                 input: Cow::Borrowed(&spec.input),
@@ -397,7 +404,7 @@ impl<'a, M: Model> Block<'a, M> {
                 input,
                 v,
                 w,
-            } = value(k);
+            } = values.next().unwrap_or_default();
             let params = params.unwrap_or(spec.params);
             self.models.push(if params.identical(&spec.params) {
                 run_model
@@ -483,6 +490,11 @@ impl<'a, M: Model> Block<'a, M> {
                 self.fire(j, 0.0, self.w[j]);
             }
         }
+        if self.segments.len() > 1 {
+            self.det_start = vec![0.0; n];
+            self.det_mid = vec![0.0; n];
+            self.det_end = vec![0.0; n];
+        }
         // Steady inputs are evaluated once; only the others at every step.
         let mut moving = Vec::new();
         for s in 0..self.segments.len() {
@@ -510,23 +522,7 @@ impl<'a, M: Model> Block<'a, M> {
             // Every neuron takes a plain step, in a loop with no branches that the
             // compiler vectorises; the neurons it flags (refractory, spike, upswing,
             // non-finite) redo their step the slow way.
-            let shared = kernel::Step {
-                t,
-                h,
-                det_start: &self.det_start,
-                det_mid: &self.det_mid,
-                det_end: &self.det_end,
-                noise: &noise_now,
-                until: &self.refractory_until,
-            };
-            let any_slow = if self.same {
-                let m = Same(self.models[0]);
-                kernel::plain_steps::<M, I, _>(m, &shared, &mut self.v, &mut self.w, &mut slow)
-            } else {
-                let m = Each(&self.models[..]);
-                kernel::plain_steps::<M, I, _>(m, &shared, &mut self.v, &mut self.w, &mut slow)
-            };
-            if any_slow {
+            if self.plain_steps::<I>(t, h, &noise_now, &mut slow) {
                 // Few neurons are slow in a step: skip eight flags at a time.
                 for (c, flags) in slow.chunks(8).enumerate() {
                     if flags.len() == 8 && !flags.iter().fold(false, |a, &f| a | f) {
@@ -582,19 +578,71 @@ impl<'a, M: Model> Block<'a, M> {
         Ok(out)
     }
 
+    /// Every neuron's plain step (see `kernel`), with the block's models and inputs
+    /// in the form that suits them; returns whether any neuron needs the slow path.
+    fn plain_steps<I: Integrator<M>>(
+        &mut self,
+        t: f64,
+        h: f64,
+        noise: &[f64],
+        slow: &mut [bool],
+    ) -> bool {
+        let (v, w) = (&mut self.v, &mut self.w);
+        let (one, all) = (Same(self.models[0]), Each(&self.models[..]));
+        let until = &self.refractory_until;
+        if self.det_start.is_empty() {
+            let det = Shared(self.det);
+            let step = kernel::Step {
+                t,
+                h,
+                det,
+                noise,
+                until,
+            };
+            return if self.same {
+                kernel::plain_steps::<M, I, _, _>(one, &step, v, w, slow)
+            } else {
+                kernel::plain_steps::<M, I, _, _>(all, &step, v, w, slow)
+            };
+        }
+        let det = PerNeuron {
+            start: &self.det_start,
+            mid: &self.det_mid,
+            end: &self.det_end,
+        };
+        let step = kernel::Step {
+            t,
+            h,
+            det,
+            noise,
+            until,
+        };
+        if self.same {
+            kernel::plain_steps::<M, I, _, _>(one, &step, v, w, slow)
+        } else {
+            kernel::plain_steps::<M, I, _, _>(all, &step, v, w, slow)
+        }
+    }
+
     /// The deterministic current of segment `s` over the step [t, t_end].
     fn fill_det(&mut self, s: usize, t: f64, t_end: f64) {
         let seg = &self.segments[s];
         let h = t_end - t;
-        let start = seg.input.at(t);
-        let mid = seg.input.at(t + 0.5 * h);
-        // The left limit: a step that ends where an input switches must not see the
-        // new value (that would move the switch by dt/6 under rk4).
-        let end = seg.input.before(t_end);
+        let det = Currents {
+            start: seg.input.at(t),
+            mid: seg.input.at(t + 0.5 * h),
+            // The left limit: a step that ends where an input switches must not see
+            // the new value (that would move the switch by dt/6 under rk4).
+            end: seg.input.before(t_end),
+        };
+        if self.det_start.is_empty() {
+            self.det = det;
+            return;
+        }
         let range = seg.range.clone();
-        self.det_start[range.clone()].fill(start);
-        self.det_mid[range.clone()].fill(mid);
-        self.det_end[range].fill(end);
+        self.det_start[range.clone()].fill(det.start);
+        self.det_mid[range.clone()].fill(det.mid);
+        self.det_end[range].fill(det.end);
     }
 
     /// Record the first failure of neuron j's run and stop advancing its neurons.
@@ -650,7 +698,8 @@ impl<'a, M: Model> Block<'a, M> {
                 chunk.v.push(self.v[j]);
             }
             if rec.i {
-                chunk.i.push(self.det_start[j] + noise_now[j]);
+                let det = self.det_start.get(j).copied().unwrap_or(self.det.start);
+                chunk.i.push(det + noise_now[j]);
             }
             if rec.w && M::HAS_W {
                 chunk.w.push(self.w[j]);

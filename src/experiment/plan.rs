@@ -303,9 +303,10 @@ pub fn plan_with_cap(raw: &ExperimentRaw, max_runs: u64) -> Result<Plan, InputEr
         // Points are resolved on all cores, a chunk at a time, so that the first
         // error (in sweep order) stops the plan without resolving the rest.
         let count = base_points.len() * own_points.len();
-        for chunk in (0..count).collect::<Vec<_>>().chunks(POINTS_PER_CHUNK) {
+        for first in (0..count).step_by(POINTS_PER_CHUNK) {
+            let chunk = first..(first + POINTS_PER_CHUNK).min(count);
             let done: Vec<Result<Point, InputError>> =
-                chunk.par_iter().map(|&k| point_runs(k)).collect();
+                chunk.into_par_iter().map(point_runs).collect();
             for result in done {
                 let (point, raised, indexed) = result?;
                 runs.extend(point);
