@@ -21,6 +21,7 @@
 
 pub mod analysis;
 pub mod check;
+pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod experiment;

@@ -2,9 +2,8 @@
 //! patterns.
 
 use super::failure::Failure;
-use neurodyn::analysis;
+use crate::analysis;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,7 +14,7 @@ pub struct Args {
 /// Patterns are listed up to this many runs; a sweep's are read from summary.parquet.
 const MAX_LISTED: usize = 50;
 
-pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+pub fn execute(args: Args) -> Result<u8, Failure> {
     let root = &args.results;
     let a = analysis::analyze(root)?;
     println!(
@@ -30,5 +29,5 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
             println!("{id}\t{label}\t{pattern}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

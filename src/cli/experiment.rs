@@ -2,7 +2,7 @@
 //! printed, its run count capped) and the copy a dataset keeps.
 
 use super::failure::{print_warning, Failure};
-use neurodyn::experiment::{self, plan};
+use crate::experiment::{self, plan};
 use std::path::Path;
 
 /// The plan of the experiment file a user gave, and the file's text; warnings are

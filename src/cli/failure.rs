@@ -3,13 +3,12 @@
 //! Commands that finish but did not fully succeed (a failed run, a dataset with
 //! missing runs, a check with differences) return exit code 1 themselves.
 
-use neurodyn::analysis::AnalysisError;
-use neurodyn::check::snapshot::SnapshotError;
-use neurodyn::error::InputError;
-use neurodyn::runner::RunError;
-use neurodyn::store::StoreError;
+use crate::analysis::AnalysisError;
+use crate::check::snapshot::SnapshotError;
+use crate::error::InputError;
+use crate::runner::RunError;
+use crate::store::StoreError;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// An error on its way to the user, with its exit code.
 pub struct Failure {
@@ -34,8 +33,25 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// What the command line prints after `error: `.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// What it prints after `hint: `, one line each.
+    pub fn hints(&self) -> &[String] {
+        &self.hints
+    }
+
+    /// The exit code the command line returns.
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+}
+
 /// The exit code of a command's outcome; a failure is printed first.
-pub fn exit_code(outcome: Result<ExitCode, Failure>) -> ExitCode {
+pub fn exit_code(outcome: Result<u8, Failure>) -> u8 {
     match outcome {
         Ok(code) => code,
         Err(f) => {
@@ -43,7 +59,7 @@ pub fn exit_code(outcome: Result<ExitCode, Failure>) -> ExitCode {
             for h in &f.hints {
                 eprintln!("hint: {h}");
             }
-            ExitCode::from(f.code)
+            f.code
         }
     }
 }

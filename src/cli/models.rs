@@ -2,8 +2,7 @@
 //! meaning.
 
 use super::failure::Failure;
-use neurodyn::model::{self, ModelKind};
-use std::process::ExitCode;
+use crate::model::{self, ModelKind};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -11,7 +10,7 @@ pub struct Args {
     model: Option<String>,
 }
 
-pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+pub fn execute(args: Args) -> Result<u8, Failure> {
     let kinds: Vec<ModelKind> = match args.model.as_deref() {
         None => ModelKind::ALL.to_vec(),
         Some(name) => match ModelKind::by_name(name) {
@@ -47,5 +46,5 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
         }
         println!();
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -4,10 +4,10 @@
 //! before the dataset is opened.
 
 use super::failure::Failure;
-use neurodyn::experiment::plan;
-use neurodyn::runner::RunOptions;
-use neurodyn::store::Dataset;
-use neurodyn::units::bytes;
+use crate::experiment::plan;
+use crate::runner::RunOptions;
+use crate::store::Dataset;
+use crate::units::bytes;
 use std::path::Path;
 
 /// Warn before writing more than plan::WARN_BYTES, and refuse to start what would not

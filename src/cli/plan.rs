@@ -2,11 +2,10 @@
 
 use super::experiment::load_plan;
 use super::failure::Failure;
+use crate::experiment::{plan, tsv};
+use crate::units::bytes;
 use clap::ValueEnum;
-use neurodyn::experiment::{plan, tsv};
-use neurodyn::units::bytes;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,7 +24,7 @@ enum Format {
     Tsv,
 }
 
-pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+pub fn execute(args: Args) -> Result<u8, Failure> {
     let (plan, _) = load_plan(&args.experiment, args.max_runs)?;
     match args.format {
         Format::Text => {
@@ -54,5 +53,5 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

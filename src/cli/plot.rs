@@ -1,13 +1,12 @@
 //! `neurodyn plot`: draw a dataset's figures into RESULTS/plots/.
 
 use super::failure::Failure;
+use crate::analysis::{self, AnalysisError};
+use crate::plot;
+use crate::store::layout;
+use crate::store::Dataset;
 use clap::ValueEnum;
-use neurodyn::analysis::{self, AnalysisError};
-use neurodyn::plot;
-use neurodyn::store::layout;
-use neurodyn::store::Dataset;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -50,13 +49,13 @@ pub fn default_runs(root: &Path, runs: Vec<u32>) -> Result<Vec<u32>, Failure> {
     Ok((0..n.min(8) as u32).collect())
 }
 
-pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+pub fn execute(args: Args) -> Result<u8, Failure> {
     let root = &args.results;
     if !root.join(layout::SUMMARY.entry()).exists() {
         analysis::analyze(root)?;
     }
     // Opened (and verified) once for every figure.
-    let reader = neurodyn::open_dataset(root)?;
+    let reader = crate::open_dataset(root)?;
     let asked = !args.runs.is_empty();
     let runs = default_runs(root, args.runs)?;
     let kinds: Vec<plot::Kind> = if args.kinds.is_empty() {
@@ -114,5 +113,5 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
             eprintln!("warning: {e}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

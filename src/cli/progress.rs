@@ -1,7 +1,7 @@
 //! The progress bar `run` draws on a terminal, fed by the runner's progress reports.
 
+use crate::runner::{OnProgress, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
-use neurodyn::runner::{OnProgress, Progress};
 use std::sync::Arc;
 
 pub struct Bar(ProgressBar);

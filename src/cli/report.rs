@@ -3,7 +3,6 @@
 use super::failure::Failure;
 use super::plot::default_runs;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,9 +13,9 @@ pub struct Args {
     runs: Vec<u32>,
 }
 
-pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+pub fn execute(args: Args) -> Result<u8, Failure> {
     let runs = default_runs(&args.results, args.runs)?;
-    let path = neurodyn::report::write(&args.results, &runs)?;
+    let path = crate::report::write(&args.results, &runs)?;
     println!("{}", path.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

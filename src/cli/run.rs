@@ -6,11 +6,10 @@ use super::failure::Failure;
 use super::output_size;
 use super::progress::Bar;
 use super::shard;
-use neurodyn::experiment::plan;
-use neurodyn::runner::{self, Cancel, RunOptions};
+use crate::experiment::plan;
+use crate::runner::{self, Cancel, RunOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -62,7 +61,9 @@ fn max_threads() -> usize {
         .saturating_mul(4)
 }
 
-fn threads(asked: Option<usize>) -> Result<usize, Failure> {
+/// The worker threads for `--threads` (or the Python `threads=`): every core when
+/// none is asked for.
+pub fn threads(asked: Option<usize>) -> Result<usize, Failure> {
     match asked {
         Some(0) => Err(Failure::usage(
             "--threads must be at least 1",
@@ -81,7 +82,13 @@ fn threads(asked: Option<usize>) -> Result<usize, Failure> {
     }
 }
 
-pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+/// What `run` checks before it starts, for callers that build their own
+/// `RunOptions` (the Python package): the estimated output against the free space.
+pub fn preflight(plan: &plan::Plan, opts: &RunOptions) -> Result<(), Failure> {
+    output_size::check(plan, opts)
+}
+
+pub fn execute(args: Args, command_line: Vec<String>) -> Result<u8, Failure> {
     let shard = shard::chosen(args.shard, args.shard_from_env, args.shards)?;
     if args.force && shard.count > 1 {
         return Err(Failure::usage(
@@ -105,7 +112,7 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
         on_progress: bar.as_ref().map(Bar::on_progress),
         experiment_text: text,
         experiment_path: path.to_path_buf(),
-        command_line: std::env::args().collect(),
+        command_line,
         analyze: !args.no_analyze,
     };
     output_size::check(&plan, &opts)?;
@@ -158,11 +165,11 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
             summary.committed, summary.total
         );
         eprintln!("hint: run the same command with --resume to continue");
-        return Ok(ExitCode::from(1));
+        return Ok(1);
     }
     if !summary.failed.is_empty() {
         eprintln!("hint: runs.parquet holds each failed run's status and message");
-        return Ok(ExitCode::from(1));
+        return Ok(1);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

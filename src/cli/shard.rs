@@ -2,7 +2,7 @@
 //! (SLURM, Kubernetes indexed Jobs), and the cap on the shard count.
 
 use super::failure::Failure;
-use neurodyn::runner::Shard;
+use crate::runner::Shard;
 
 /// Most shards a sweep may be split into (for `run` and `status`): far more than any
 /// job array, and small enough that the per-shard bookkeeping (a load per shard, a

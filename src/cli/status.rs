@@ -4,11 +4,10 @@
 use super::experiment::recorded_plan;
 use super::failure::Failure;
 use super::shard;
-use neurodyn::runner;
-use neurodyn::store::layout;
-use neurodyn::store::Dataset;
+use crate::runner;
+use crate::store::layout;
+use crate::store::Dataset;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,7 +18,7 @@ pub struct Args {
     shards: Option<u32>,
 }
 
-pub fn execute(args: Args) -> Result<ExitCode, Failure> {
+pub fn execute(args: Args) -> Result<u8, Failure> {
     match args.shards {
         Some(0) => {
             return Err(Failure::usage(
@@ -78,8 +77,8 @@ pub fn execute(args: Args) -> Result<ExitCode, Failure> {
         );
     }
     Ok(if missing == 0 && failed == 0 && complete {
-        ExitCode::SUCCESS
+        0
     } else {
-        ExitCode::from(1)
+        1
     })
 }

@@ -1,20 +1,21 @@
 //! Reading a finished dataset back: what analysis, check, plot and report all go
 //! through. A `Reader` is opened once (the dataset verified against its manifests,
 //! runs.parquet read) and serves the runs, the spike trains part file by part file,
-//! one run's spikes or traces, and the tables the analysis wrote. Only the part files
+//! one run's spikes or traces, any table's rows (whole or for chosen runs, for the
+//! Python package), and the tables the analysis wrote. Only the part files
 //! the manifests name are read, never whatever else lies in a table folder, and what
 //! is held at a time is one part's spike trains or one run's rows, so memory does
 //! not grow with the recording.
 
-use super::layout::{self, param, Table};
+use super::layout::{self, param, Storage, Table};
 use super::{Dataset, Manifest, Meta, StoreError};
 use arrow::array::{
-    Array, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    Array, AsArray, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
-use arrow::compute::concat_batches;
+use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -255,6 +256,16 @@ impl Reader {
             .collect()
     }
 
+    /// The part files of `table` that hold rows of any of `runs`, in batch order.
+    pub fn parts_holding(&self, table: &Table, runs: &HashSet<u32>) -> Vec<PathBuf> {
+        self.manifests
+            .iter()
+            .filter(|m| m.runs.iter().any(|r| runs.contains(&r.run_id)))
+            .filter(|m| m.parts.iter().any(|p| p.table == table.name))
+            .map(|m| self.dataset.final_part(&m.batch, table.name))
+            .collect()
+    }
+
     /// The part file of `table` that holds `run_id`'s rows, if any.
     fn part_of(&self, table: &Table, run_id: u32) -> Option<PathBuf> {
         self.manifests
@@ -327,6 +338,42 @@ impl Reader {
             Ok::<_, ReadError>(())
         })?;
         Ok(d)
+    }
+
+    /// The rows of `table`, each file's batches apart (a file's batches share one
+    /// schema; files of a part table may differ, e.g. in the values traced): all of
+    /// them, or the rows of `runs` only. A file table the dataset lacks gives none.
+    pub fn rows(
+        &self,
+        table: &Table,
+        runs: Option<&HashSet<u32>>,
+    ) -> Result<Vec<Vec<RecordBatch>>, ReadError> {
+        let files = match (table.storage, runs) {
+            (Storage::Parts, Some(runs)) => self.parts_holding(table, runs),
+            (Storage::Parts, None) => self.parts(table),
+            (Storage::File, _) if self.has(table) => vec![self.file(&table.entry())],
+            (Storage::File, _) => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(files.len());
+        for path in &files {
+            let mut batches = Vec::new();
+            for_each_batch(path, |b| {
+                batches.push(match runs {
+                    None => b,
+                    Some(runs) => {
+                        let ids = u32_column(&b, layout::RUN_ID.name, path)?;
+                        let keep: BooleanArray = ids
+                            .iter()
+                            .map(|id| id.map(|id| runs.contains(&id)))
+                            .collect();
+                        filter_record_batch(&b, &keep).map_err(|e| ReadError::format(path, e))?
+                    }
+                });
+                Ok::<_, ReadError>(())
+            })?;
+            out.push(batches);
+        }
+        Ok(out)
     }
 
     /// Whether the dataset holds `table` (the analysis tables exist once analyzed).
