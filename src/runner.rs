@@ -56,6 +56,8 @@ pub struct Progress {
     pub runs_done: usize,
     /// Runs this call set out to do: its shard's share less those already committed.
     pub runs_total: usize,
+    /// Of the finished runs, those that failed.
+    pub runs_failed: usize,
     /// Neuron-steps of the finished runs.
     pub neuron_steps: u64,
     /// Time since the runs started.
@@ -302,6 +304,7 @@ impl<'a> Tally<'a> {
         let start = Progress {
             runs_done: 0,
             runs_total: total,
+            runs_failed: 0,
             neuron_steps: 0,
             elapsed: Duration::ZERO,
         };
@@ -315,11 +318,12 @@ impl<'a> Tally<'a> {
         }
     }
 
-    fn done(&self, spec: &RunSpec) {
+    fn done(&self, spec: &RunSpec, ok: bool) {
         let Some(report) = self.report else { return };
         // A callback that panicked leaves a count still worth continuing from.
         let mut p = self.done.lock().unwrap_or_else(|e| e.into_inner());
         p.runs_done += 1;
+        p.runs_failed += usize::from(!ok);
         p.neuron_steps = p
             .neuron_steps
             .saturating_add(spec.steps.saturating_mul(u64::from(spec.neurons)));
@@ -389,7 +393,7 @@ fn run_batch(
                 n_spikes,
                 wall_s: wall_s * cost(spec).max(1) as f64 / pack_cost as f64,
             });
-            tally.done(spec);
+            tally.done(spec, ok);
         }
     }
     if records.is_empty() {

@@ -1,6 +1,7 @@
 //! The catalogue of bad experiment inputs (tests/bad_inputs/): every file must be
 //! rejected by `neurodyn run` with exit code 2, an `error: <file>:<line>:<col>: <key>:
-//! <message>` line, at least one `hint:` line, no panic and nothing written.
+//! <message>` line, the offending source line with carets under the value (when the
+//! error has a line), at least one `hint:` line, no panic and nothing written.
 //!
 //! tests/bad_inputs/expected.tsv holds one row per file: file, key (or `-`), a
 //! substring of the error line, and the line number (or `-`).
@@ -158,6 +159,38 @@ fn check(row: &Row) -> Vec<String> {
     }
     if !stderr.lines().any(|l| l.starts_with("hint: ")) {
         problems.push("no line starts with `hint: `".into());
+    }
+    // An error at a line of the file shows that line, with carets under the value.
+    if let Some(line) = row.line {
+        let text = String::from_utf8_lossy(&std::fs::read(&input).unwrap_or_default()).into_owned();
+        let source = text.lines().nth(line as usize - 1).unwrap_or_default();
+        let lines: Vec<&str> = stderr.lines().collect();
+        let shown = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{line} | ")));
+        match shown {
+            None => problems.push(format!("no snippet line `{line} | …`")),
+            Some(i) => {
+                let body = &lines[i][format!("{line} | ").len()..];
+                let whole = body == source;
+                let cut = body.contains('…')
+                    && body
+                        .split('…')
+                        .filter(|p| !p.is_empty())
+                        .all(|p| source.contains(p));
+                if !(whole || cut) {
+                    problems.push(format!(
+                        "the snippet {body:?} is not line {line} of the file"
+                    ));
+                }
+                if !lines
+                    .get(i + 1)
+                    .is_some_and(|l| l.trim_end().ends_with('^'))
+                {
+                    problems.push("no caret line under the snippet".into());
+                }
+            }
+        }
     }
     if out.exists() {
         problems.push(format!("the output folder {} was created", out.display()));

@@ -239,3 +239,46 @@ fn unwritable_output_is_a_clear_error() {
     assert!(err.contains("error: ") && err.contains("hint: "), "{err}");
     assert!(!err.contains("panicked"));
 }
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run_ok(tmp.path(), &["completions", shell]);
+        // Every subcommand and a flag of `run` are offered (fish spells it `-l resume`).
+        for word in ["run", "plan", "status", "completions", "resume"] {
+            assert!(out.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let bad = neurodyn(tmp.path(), &["completions", "cmd.exe"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("possible values"));
+}
+
+#[test]
+fn output_piped_into_head_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(
+        tmp.path(),
+        "wide.yaml",
+        "name: wide\nduration: 10 ms\ndt: 0.1 ms\nmodel: {type: lif}\ninput: {type: constant, amplitude: 0 pA}\ngrid: {input.amplitude: {linspace: [0 pA, 1 nA, 50000]}}\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurodyn"))
+        .args(["plan", &exp, "--format", "tsv"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the header line, then close the pipe as `head -1` does.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("run_id"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

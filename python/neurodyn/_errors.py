@@ -3,16 +3,21 @@ prints after ``error:`` and ``hint:``, and its exit code."""
 
 
 class Error(Exception):
-    """A neurodyn error: ``str(e)`` is the message and its hints, one per line."""
+    """A neurodyn error: ``str(e)`` is the message, the offending source line when
+    there is one (``snippet``), and the hints, one per line."""
 
-    def __init__(self, message, *, hints=(), exit_code=2):
+    def __init__(self, message, *, hints=(), exit_code=2, snippet=None):
         self.message = message
         self.hints = list(hints)
         self.exit_code = exit_code
+        self.snippet = snippet
         super().__init__(message)
 
     def __str__(self):
-        return "\n".join([self.message] + ["hint: " + h for h in self.hints])
+        lines = [self.message]
+        if self.snippet:
+            lines.append(self.snippet)
+        return "\n".join(lines + ["hint: " + h for h in self.hints])
 
 
 class InputError(Error, ValueError):
@@ -23,9 +28,9 @@ class InputError(Error, ValueError):
     the problem has no single place); ``key`` is the dotted path of the offending key.
     """
 
-    def __init__(self, message, *, hints=(), exit_code=2, file=None, line=None,
-                 column=None, key=None):
-        super().__init__(message, hints=hints, exit_code=exit_code)
+    def __init__(self, message, *, hints=(), exit_code=2, snippet=None, file=None,
+                 line=None, column=None, key=None):
+        super().__init__(message, hints=hints, exit_code=exit_code, snippet=snippet)
         self.file = file
         self.line = line
         self.column = column

@@ -29,6 +29,7 @@ fn raise(py: Python<'_>, failure: &Failure, input: Option<&InputError>) -> PyErr
         let kwargs = PyDict::new(py);
         kwargs.set_item("hints", hints)?;
         kwargs.set_item("exit_code", failure.code())?;
+        kwargs.set_item("snippet", failure.snippet())?;
         let class = match input {
             Some(e) => {
                 kwargs.set_item("file", e.file.as_ref().map(|f| f.display().to_string()))?;

@@ -3,6 +3,7 @@
 
 use super::experiment::recorded_plan;
 use super::failure::Failure;
+use super::json::{self, Versioned};
 use crate::check::{self, snapshot::Snapshot, Tolerances};
 use crate::store::layout;
 use clap::ValueEnum;
@@ -113,10 +114,7 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
     }
     match args.format {
         Format::Text => print!("{}", check::render_text(&report, args.limit)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
+        Format::Json => json::print(&Versioned::new(&report))?,
     }
     Ok(if report.passed() { 0 } else { 1 })
 }

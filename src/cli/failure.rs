@@ -14,6 +14,8 @@ use std::path::Path;
 pub struct Failure {
     code: u8,
     message: String,
+    /// The source line under an input error, with a caret under the value.
+    snippet: Option<String>,
     hints: Vec<String>,
 }
 
@@ -28,6 +30,7 @@ impl Failure {
         Failure {
             code: 2,
             message: message.into(),
+            snippet: None,
             hints,
         }
     }
@@ -37,6 +40,12 @@ impl Failure {
     /// What the command line prints after `error: `.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// What it prints between the error and the hints: the offending line of the
+    /// input file with a caret under the value, when there is one.
+    pub fn snippet(&self) -> Option<&str> {
+        self.snippet.as_deref()
     }
 
     /// What it prints after `hint: `, one line each.
@@ -56,6 +65,9 @@ pub fn exit_code(outcome: Result<u8, Failure>) -> u8 {
         Ok(code) => code,
         Err(f) => {
             eprintln!("error: {}", f.message);
+            if let Some(s) = &f.snippet {
+                eprintln!("{s}");
+            }
             for h in &f.hints {
                 eprintln!("hint: {h}");
             }
@@ -67,9 +79,17 @@ pub fn exit_code(outcome: Result<u8, Failure>) -> u8 {
 /// Print a problem that does not stop the command, with its hints.
 pub fn print_warning(w: &InputError) {
     eprintln!("warning: {w}");
+    if let Some(s) = snippet_of(w) {
+        eprintln!("{s}");
+    }
     for h in &w.hints {
         eprintln!("hint: {h}");
     }
+}
+
+/// The snippet of an input error that names a place in a file.
+fn snippet_of(e: &InputError) -> Option<String> {
+    super::snippet::render(e.file.as_deref()?, e.location?)
 }
 
 impl From<InputError> for Failure {
@@ -77,6 +97,7 @@ impl From<InputError> for Failure {
         Failure {
             code: 2,
             message: e.to_string(),
+            snippet: snippet_of(&e),
             hints: e.hints,
         }
     }
@@ -125,11 +146,7 @@ impl From<&AnalysisError> for Failure {
                 "runs.parquet holds the run's error message (its `error` column); choose a successful run with --run ID".into()
             }
         };
-        Failure {
-            code: 2,
-            message: e.to_string(),
-            hints: vec![hint],
-        }
+        Failure::with_hints(e.to_string(), vec![hint])
     }
 }
 
@@ -151,11 +168,7 @@ fn io_hint(path: &Path, source: &std::io::Error) -> String {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Failure {
-            code: 2,
-            message: e.to_string(),
-            hints: vec![store_hint(&e)],
-        }
+        Failure::with_hints(e.to_string(), vec![store_hint(&e)])
     }
 }
 

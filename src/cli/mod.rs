@@ -11,6 +11,7 @@
 
 pub mod analyze;
 pub mod check;
+pub mod completions;
 pub mod failure;
 pub mod models;
 pub mod plan;
@@ -20,9 +21,12 @@ pub mod run;
 pub mod status;
 
 mod experiment;
+mod json;
+mod log;
 mod output_size;
 mod progress;
 mod shard;
+mod snippet;
 
 pub use failure::Failure;
 
@@ -59,6 +63,8 @@ enum Command {
     Status(status::Args),
     /// Print every model's parameters with default, unit and meaning
     Models(models::Args),
+    /// Print a shell completion script, e.g. `neurodyn completions bash > ~/.local/share/bash-completion/completions/neurodyn`
+    Completions(completions::Args),
 }
 
 /// Run the command line `args` (the program name first) and return its exit code.
@@ -84,6 +90,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Command::Plan(a) => plan::execute(a),
         Command::Status(a) => status::execute(a),
         Command::Models(a) => models::execute(a),
+        Command::Completions(a) => completions::execute(a),
     };
     failure::exit_code(outcome)
 }

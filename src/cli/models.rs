@@ -2,12 +2,71 @@
 //! meaning.
 
 use super::failure::Failure;
+use super::json::{self, Format, Versioned};
 use crate::model::{self, ModelKind};
+use serde::Serialize;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Only this model (its name as in `type:`)
     model: Option<String>,
+    /// text: a table per model; json: one document (docs/JSON.md)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// `models --format json`.
+#[derive(Serialize)]
+struct Models {
+    models: Vec<Model>,
+}
+
+#[derive(Serialize)]
+struct Model {
+    name: &'static str,
+    title: &'static str,
+    equations: &'static str,
+    /// Whether the membrane may be given as tau_m and R instead of C and g_L.
+    membrane_alternative: bool,
+    parameters: Vec<Parameter>,
+}
+
+#[derive(Serialize)]
+struct Parameter {
+    name: &'static str,
+    /// None when derived from other parameters; `default_rule` says how.
+    default: Option<f64>,
+    default_rule: Option<&'static str>,
+    unit: &'static str,
+    meaning: &'static str,
+}
+
+impl Model {
+    fn of(kind: ModelKind) -> Model {
+        Model {
+            name: kind.name(),
+            title: kind.title(),
+            equations: kind.equations(),
+            membrane_alternative: kind.def().membrane_alternative,
+            parameters: kind
+                .params()
+                .iter()
+                .map(|p| {
+                    let (default, default_rule) = match p.default {
+                        model::Default::Value(v) => (Some(v), None),
+                        model::Default::Derived { text, .. } => (None, Some(text)),
+                    };
+                    Parameter {
+                        name: p.name,
+                        default,
+                        default_rule,
+                        unit: p.dim.unit(),
+                        meaning: p.meaning,
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 pub fn execute(args: Args) -> Result<u8, Failure> {
@@ -24,6 +83,12 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
             }
         },
     };
+    if args.format == Format::Json {
+        json::print(&Versioned::new(Models {
+            models: kinds.into_iter().map(Model::of).collect(),
+        }))?;
+        return Ok(0);
+    }
     for kind in kinds {
         println!("{} — {}", kind.name(), kind.title());
         println!("  {}", kind.equations());

@@ -14,6 +14,15 @@ use std::path::Path;
 /// fit on the output folder's file system. Counted: every run not yet committed (all
 /// shards of a sweep write to the one dataset, so each checks for all of it).
 pub fn check(plan: &plan::Plan, opts: &RunOptions) -> Result<(), Failure> {
+    if let Some(w) = assess(plan, opts)? {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// As [`check`], the warning returned rather than printed, for a caller that logs
+/// its own way (`run --log-format json`).
+pub fn assess(plan: &plan::Plan, opts: &RunOptions) -> Result<Option<String>, Failure> {
     let committed: std::collections::HashSet<u32> = if opts.resume || opts.shard.count > 1 {
         Dataset::read(&opts.out)
             .and_then(|d| d.records())
@@ -32,11 +41,8 @@ pub fn check(plan: &plan::Plan, opts: &RunOptions) -> Result<(), Failure> {
         plan::NOMINAL_RATE_HZ
     );
     match estimate.verdict(free_space(&opts.out)) {
-        plan::SizeVerdict::Fine => Ok(()),
-        plan::SizeVerdict::Large => {
-            eprintln!("warning: {} will write {size}", opts.out.display());
-            Ok(())
-        }
+        plan::SizeVerdict::Fine => Ok(None),
+        plan::SizeVerdict::Large => Ok(Some(format!("{} will write {size}", opts.out.display()))),
         plan::SizeVerdict::TooLarge { free } => Err(Failure::with_hints(
             format!(
                 "{} would take {size}, more than the {} free on its disk",

@@ -1,20 +1,28 @@
 //! `neurodyn run`: run an experiment into its dataset, with Ctrl-C handling, the
-//! progress bar and the closing summary.
+//! progress bar or progress lines and the closing summary.
 
-use super::experiment::load_plan;
+use super::experiment::{load_plan_unprinted, source_name};
 use super::failure::Failure;
+use super::json;
+use super::log::Log;
 use super::output_size;
-use super::progress::Bar;
+use super::progress::{Bar, Lines};
 use super::shard;
 use crate::experiment::plan;
 use crate::runner::{self, Cancel, RunOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The experiment file (YAML)
+    /// The experiment file (YAML), or - to read it from standard input
     experiment: PathBuf,
+    /// Change a value of the experiment, e.g. --set model.C=200 pF or
+    /// --set 'grid.input[0].amplitude={linspace: [0 pA, 1 nA, 5]}'; repeatable, applied
+    /// in order
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
     /// Output folder
     #[arg(long)]
     out: Option<PathBuf>,
@@ -43,9 +51,17 @@ pub struct Args {
     /// Refuse plans with more runs than this
     #[arg(long, default_value_t = plan::DEFAULT_MAX_RUNS)]
     max_runs: u64,
-    /// Print nothing but errors (no progress bar)
+    /// Print only errors and the closing summary line (no progress, no warnings)
     #[arg(long, short)]
     quiet: bool,
+    /// Without a terminal: a progress line every this many seconds; 0: one as the
+    /// runs start and one as each finishes
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    log_interval: u64,
+    /// text: lines for people; json: every line on stderr a JSON object
+    /// (docs/JSON.md)
+    #[arg(long, value_enum, default_value_t = json::Format::Text)]
+    log_format: json::Format,
     /// Do not write summary.parquet and fi_curve.parquet when the dataset completes
     #[arg(long)]
     no_analyze: bool,
@@ -89,6 +105,18 @@ pub fn preflight(plan: &plan::Plan, opts: &RunOptions) -> Result<(), Failure> {
 }
 
 pub fn execute(args: Args, command_line: Vec<String>) -> Result<u8, Failure> {
+    let log = Log::new(args.log_format, args.quiet);
+    match execute_logged(args, command_line, log) {
+        // A JSON log stays JSON to its end; `cli::main` prints text.
+        Err(f) if log.is_json() => {
+            log.error(f.message(), f.hints());
+            Ok(f.code())
+        }
+        outcome => outcome,
+    }
+}
+
+fn execute_logged(args: Args, command_line: Vec<String>, log: Log) -> Result<u8, Failure> {
     let shard = shard::chosen(args.shard, args.shard_from_env, args.shards)?;
     if args.force && shard.count > 1 {
         return Err(Failure::usage(
@@ -97,10 +125,16 @@ pub fn execute(args: Args, command_line: Vec<String>) -> Result<u8, Failure> {
         ));
     }
     let path = &args.experiment;
-    let quiet = args.quiet;
-    let (plan, text) = load_plan(path, args.max_runs)?;
+    let (plan, text) = load_plan_unprinted(path, &args.set, args.max_runs)?;
+    for w in &plan.warnings {
+        log.input_warning(w);
+    }
     let threads = threads(args.threads)?;
-    let bar = (!quiet && std::io::stderr().is_terminal()).then(Bar::new);
+    // A bar is redrawn in place: in a file it is noise, among JSON lines it breaks them.
+    let bar =
+        (log.shows_progress() && !log.is_json() && std::io::stderr().is_terminal()).then(Bar::new);
+    let lines = (log.shows_progress() && bar.is_none())
+        .then(|| Lines::new(log, Duration::from_secs(args.log_interval)));
     let opts = RunOptions {
         out: args.out.unwrap_or_else(|| runner::default_out(&plan.name)),
         threads,
@@ -109,13 +143,18 @@ pub fn execute(args: Args, command_line: Vec<String>) -> Result<u8, Failure> {
         shard,
         fail_fast: args.fail_fast,
         cancel: Cancel::new(),
-        on_progress: bar.as_ref().map(Bar::on_progress),
+        on_progress: bar
+            .as_ref()
+            .map(Bar::on_progress)
+            .or_else(|| lines.as_ref().map(Lines::on_progress)),
         experiment_text: text,
-        experiment_path: path.to_path_buf(),
+        experiment_path: source_name(path),
         command_line,
         analyze: !args.no_analyze,
     };
-    output_size::check(&plan, &opts)?;
+    if let Some(w) = output_size::assess(&plan, &opts)? {
+        log.warning(&w);
+    }
     // Ctrl-C or SIGTERM (scancel) lets the runs under way finish and commit; a second
     // signal exits at once. Committed batches stay valid either way.
     // The handler runs on its own thread (not in signal context), so it may print.
@@ -124,52 +163,34 @@ pub fn execute(args: Args, command_line: Vec<String>) -> Result<u8, Failure> {
         if cancel.cancel() {
             std::process::exit(130);
         }
-        eprintln!("stopping after the runs under way; Ctrl-C again to quit at once");
+        log.stopping();
     });
     let outcome = runner::run(&plan, &opts);
     if let Some(bar) = &bar {
         bar.clear();
     }
+    // No progress line may follow the summary.
+    drop(lines);
     let summary = outcome?;
-    for r in &summary.failed {
-        eprintln!("error: {}", r.error.as_deref().unwrap_or("run failed"));
-    }
-    if !quiet {
-        let spikes: u64 = summary.ran.iter().map(|r| r.n_spikes).sum();
-        let shard_note = if shard.count > 1 {
-            format!(" (shard {}/{})", shard.index, shard.count)
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "{}: ran {} runs{shard_note}, {} failed, {} spikes in {:.2} s; {} of {} runs committed{}",
-            summary.out.display(),
-            summary.ran.len(),
-            summary.ran.iter().filter(|r| !r.ok).count(),
-            spikes,
-            summary.wall_s,
-            summary.committed,
-            summary.total,
-            if summary.complete { ", dataset complete" } else { "" },
-        );
-    }
-    if let (Some(a), false) = (&summary.analysis, quiet) {
-        eprintln!(
-            "analyzed: summary.parquet ({} rows), fi_curve.parquet ({} rows)",
-            a.summary_rows, a.fi_rows
-        );
+    let runs_hint = ["runs.parquet holds each failed run's status and message".to_string()];
+    for (k, r) in summary.failed.iter().enumerate() {
+        let last = k + 1 == summary.failed.len();
+        log.run_failed(r, if last { &runs_hint } else { &[] });
     }
     if summary.stopped {
-        eprintln!(
-            "error: stopped before every run was done ({} of {} committed)",
-            summary.committed, summary.total
+        log.error(
+            &format!(
+                "stopped before every run was done ({} of {} committed)",
+                summary.committed, summary.total
+            ),
+            &["run the same command with --resume to continue".into()],
         );
-        eprintln!("hint: run the same command with --resume to continue");
-        return Ok(1);
     }
-    if !summary.failed.is_empty() {
-        eprintln!("hint: runs.parquet holds each failed run's status and message");
-        return Ok(1);
-    }
-    Ok(0)
+    // Last, so that a log's final line says how the run ended.
+    log.summary(&summary, shard);
+    Ok(if summary.stopped || !summary.failed.is_empty() {
+        1
+    } else {
+        0
+    })
 }

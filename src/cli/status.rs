@@ -3,10 +3,12 @@
 
 use super::experiment::recorded_plan;
 use super::failure::Failure;
+use super::json::{self, Format, Versioned};
 use super::shard;
 use crate::runner;
 use crate::store::layout;
 use crate::store::Dataset;
+use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -16,6 +18,40 @@ pub struct Args {
     /// Shard count to report by (default: the one the dataset was written with)
     #[arg(long)]
     shards: Option<u32>,
+    /// text: a table; json: one document (docs/JSON.md)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// `status --format json`.
+#[derive(Serialize)]
+struct Status {
+    dataset: String,
+    shards: Vec<ShardRow>,
+    totals: Counts,
+    complete: bool,
+    damage: Vec<Damage>,
+}
+
+#[derive(Serialize)]
+struct ShardRow {
+    index: u32,
+    count: u32,
+    #[serde(flatten)]
+    counts: Counts,
+}
+
+#[derive(Serialize, Default)]
+struct Counts {
+    planned: usize,
+    done: usize,
+    failed: usize,
+    missing: usize,
+}
+
+#[derive(Serialize)]
+struct Damage {
+    problem: String,
 }
 
 pub fn execute(args: Args) -> Result<u8, Failure> {
@@ -38,37 +74,67 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
     })?;
     let plan = recorded_plan(&root.join(layout::EXPERIMENT))?;
     let (rows, damage) = runner::status(&dataset, &plan, args.shards)?;
-    println!("shard\tplanned\tdone\tfailed\tmissing");
-    let (mut missing, mut failed) = (0, 0);
-    for r in &rows {
-        println!(
-            "{}/{}\t{}\t{}\t{}\t{}",
-            r.shard.index,
-            r.shard.count,
-            r.planned,
-            r.done,
-            r.failed,
-            r.planned - r.done
-        );
-        missing += r.planned - r.done;
-        failed += r.failed;
+    let shards: Vec<ShardRow> = rows
+        .iter()
+        .map(|r| ShardRow {
+            index: r.shard.index,
+            count: r.shard.count,
+            counts: Counts {
+                planned: r.planned,
+                done: r.done,
+                failed: r.failed,
+                missing: r.planned - r.done,
+            },
+        })
+        .collect();
+    let mut totals = Counts::default();
+    for c in shards.iter().map(|s| &s.counts) {
+        totals.planned += c.planned;
+        totals.done += c.done;
+        totals.failed += c.failed;
+        totals.missing += c.missing;
     }
-    for p in &damage {
-        println!("damaged: {}", p.what);
-    }
+    let (missing, failed) = (totals.missing, totals.failed);
     let complete = dataset.is_complete() && damage.is_empty();
-    println!(
-        "{}: {} runs, {missing} missing, {failed} failed{}",
-        root.display(),
-        plan.runs.len(),
-        if !damage.is_empty() {
-            format!(", damaged ({} problems)", damage.len())
-        } else if complete {
-            ", complete".into()
-        } else {
-            String::new()
+    match args.format {
+        Format::Text => {
+            println!("shard\tplanned\tdone\tfailed\tmissing");
+            for s in &shards {
+                let c = &s.counts;
+                println!(
+                    "{}/{}\t{}\t{}\t{}\t{}",
+                    s.index, s.count, c.planned, c.done, c.failed, c.missing
+                );
+            }
+            for p in &damage {
+                println!("damaged: {}", p.what);
+            }
+            println!(
+                "{}: {} runs, {missing} missing, {failed} failed{}",
+                root.display(),
+                plan.runs.len(),
+                if !damage.is_empty() {
+                    format!(", damaged ({} problems)", damage.len())
+                } else if complete {
+                    ", complete".into()
+                } else {
+                    String::new()
+                }
+            );
         }
-    );
+        Format::Json => json::print(&Versioned::new(Status {
+            dataset: root.display().to_string(),
+            shards,
+            totals,
+            complete,
+            damage: damage
+                .iter()
+                .map(|p| Damage {
+                    problem: p.what.clone(),
+                })
+                .collect(),
+        }))?,
+    }
     if !damage.is_empty() {
         eprintln!(
             "hint: `neurodyn run {} --out {} --resume` re-runs the runs of damaged batches",

@@ -4,6 +4,7 @@
 mod estimate;
 pub(crate) mod grid;
 mod layers;
+pub mod overrides;
 mod per_neuron;
 pub mod plan;
 pub(crate) mod raw;
@@ -23,9 +24,19 @@ use std::path::Path;
 /// Largest experiment file read; real ones are a few kB.
 const MAX_FILE_BYTES: u64 = 4 << 20;
 
+/// How messages name an experiment read from standard input.
+pub const STDIN: &str = "<stdin>";
+
 /// Read and parse an experiment file. Syntax errors, unknown keys and wrong types
 /// come back with the file, line and column.
 pub fn load(path: &Path) -> Result<(ExperimentRaw, String), InputError> {
+    let text = read(path)?;
+    let raw = parse(&text).map_err(|e| e.in_file(path))?;
+    Ok((raw, text))
+}
+
+/// The text of an experiment file, checked to be at most 4 MiB of UTF-8.
+pub fn read(path: &Path) -> Result<String, InputError> {
     let meta = std::fs::metadata(path).map_err(|e| {
         InputError::new(format!("cannot read the experiment file: {e}"))
             .in_file(path)
@@ -38,31 +49,36 @@ pub fn load(path: &Path) -> Result<(ExperimentRaw, String), InputError> {
                 .hint("give the path of a .yaml file, e.g. experiments/seed_scenarios.yaml"),
         );
     }
-    let too_large = |size: String| {
-        InputError::new(format!(
-            "the file is {size} bytes; experiment files are limited to {MAX_FILE_BYTES}"
-        ))
-        .in_file(path)
-        .hint("experiments are a few kB: sweep with ranges such as {linspace: [from, to, n]}, not long lists")
-    };
     if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(meta.len().to_string()));
+        return Err(too_large(path, meta.len().to_string()));
     }
-    // The size above is 0 for /dev/zero, pipes and FIFOs, which may never end: read at
+    let file = std::fs::File::open(path).map_err(|e| cannot_read(e, path))?;
+    read_capped(file, path)
+}
+
+/// The text of an experiment piped to standard input, named [`STDIN`] in errors;
+/// capped and checked as a file is.
+pub fn read_stdin() -> Result<String, InputError> {
+    read_capped(std::io::stdin().lock(), Path::new(STDIN))
+}
+
+fn cannot_read(e: std::io::Error, path: &Path) -> InputError {
+    InputError::new(format!("cannot read the experiment file: {e}"))
+        .in_file(path)
+        .hint("check the path and that the file is readable")
+}
+
+/// Read `source`, named `path` in errors, as UTF-8 text of at most MAX_FILE_BYTES.
+fn read_capped(source: impl Read, path: &Path) -> Result<String, InputError> {
+    // A file's size is 0 for /dev/zero, pipes and FIFOs, which may never end: read at
     // most one byte past the cap whatever the source.
-    let cannot_read = |e: std::io::Error| {
-        InputError::new(format!("cannot read the experiment file: {e}"))
-            .in_file(path)
-            .hint("check the path and that the file is readable")
-    };
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(cannot_read)?
+    source
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(cannot_read)?;
+        .map_err(|e| cannot_read(e, path))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(format!("more than {MAX_FILE_BYTES}")));
+        return Err(too_large(path, format!("more than {MAX_FILE_BYTES}")));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         let bad = e.utf8_error().valid_up_to();
@@ -74,15 +90,22 @@ pub fn load(path: &Path) -> Result<(ExperimentRaw, String), InputError> {
             .at(Some(Location { line, column }))
             .hint("save the experiment as UTF-8")
     })?;
-    let raw = parse(&text).map_err(|e| e.in_file(path))?;
-    Ok((raw, text))
+    Ok(text)
 }
 
-/// Parse experiment text (no file attached to errors).
-pub fn parse(text: &str) -> Result<ExperimentRaw, InputError> {
-    // Tight budgets: an experiment is small, so an alias bomb or a deeply nested
-    // document is rejected after a few thousand events instead of exhausting memory.
-    let options = serde_saphyr::options! {
+fn too_large(path: &Path, size: String) -> InputError {
+    InputError::new(format!(
+        "the file is {size} bytes; experiment files are limited to {MAX_FILE_BYTES}"
+    ))
+    .in_file(path)
+    .hint("experiments are a few kB: sweep with ranges such as {linspace: [from, to, n]}, not long lists")
+}
+
+/// The parser's options for experiment text. Tight budgets: an experiment is small,
+/// so an alias bomb or a deeply nested document is rejected after a few thousand
+/// events instead of exhausting memory.
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_events: 200_000,
             max_aliases: 10_000,
@@ -96,7 +119,11 @@ pub fn parse(text: &str) -> Result<ExperimentRaw, InputError> {
             max_replay_stack_depth: 16,
         },
         with_snippet: false,
-    };
+    }
+}
+
+/// Parse experiment text (no file attached to errors).
+pub fn parse(text: &str) -> Result<ExperimentRaw, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::new("the experiment file is empty")
             .hint("an experiment needs at least name, duration and dt; see experiments/"));
@@ -118,7 +145,7 @@ pub fn parse(text: &str) -> Result<ExperimentRaw, InputError> {
                 .hint("an experiment needs at least name, duration and dt; see experiments/"),
         );
     }
-    serde_saphyr::from_str_with_options::<ExperimentRaw>(text, options)
+    serde_saphyr::from_str_with_options::<ExperimentRaw>(text, options())
         .map_err(|e| yaml_error(&e, text))
 }
 
