@@ -80,23 +80,26 @@ fn quiet_prints_the_summary_line_alone() {
     );
 }
 
+/// `run EXP --out d` with a JSON log and a progress line per finished run.
+fn run_json_log(dir: &std::path::Path, exp: &str) -> std::process::Output {
+    let args = [
+        "run",
+        exp,
+        "--out",
+        "d",
+        "--log-format",
+        "json",
+        "--log-interval",
+        "0",
+    ];
+    neurodyn(dir, &args)
+}
+
 #[test]
 fn a_json_log_is_json_to_its_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = write(tmp.path(), "sweep.yaml", SWEEP);
-    let o = neurodyn(
-        tmp.path(),
-        &[
-            "run",
-            &exp,
-            "--out",
-            "d",
-            "--log-format",
-            "json",
-            "--log-interval",
-            "0",
-        ],
-    );
+    let o = run_json_log(tmp.path(), &exp);
     assert!(o.status.success(), "{}", stderr(&o));
     let events = json_lines(&stderr(&o));
     assert!(events.iter().all(|e| e["version"] == 1), "{events:?}");
@@ -133,19 +136,7 @@ fn a_json_log_is_json_to_its_summary() {
 fn a_json_log_reports_failed_runs_and_usage_errors_as_json() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = write(tmp.path(), "f.yaml", FAILING);
-    let o = neurodyn(
-        tmp.path(),
-        &[
-            "run",
-            &exp,
-            "--out",
-            "d",
-            "--log-format",
-            "json",
-            "--log-interval",
-            "0",
-        ],
-    );
+    let o = run_json_log(tmp.path(), &exp);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let events = json_lines(&stderr(&o));
     let progress = events.iter().rfind(|e| e["event"] == "progress").unwrap();
