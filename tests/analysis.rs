@@ -48,7 +48,7 @@ fn silent_neurons_get_rate_zero_and_nulls() {
     let b = &summary[0];
     let n = col::<UInt64Type>(b, "n_spikes");
     let rate = col::<Float64Type>(b, "rate_Hz");
-    let cv = col::<Float64Type>(b, "isi_cv");
+    let cv = col::<Float64Type>(b, "isi_cv_sample");
     let pattern = b.column_by_name("pattern").unwrap().as_string::<i32>();
     let mut silent = 0;
     for k in 0..b.num_rows() {

@@ -73,7 +73,7 @@ fn shipped() -> HashMap<(String, String), Stats> {
                 n_spikes: n.value(k),
                 rate_hz: f("rate_Hz", k).unwrap(),
                 adaptation_index: f("adaptation_index", k),
-                isi_cv: f("isi_cv", k),
+                isi_cv: f("isi_cv_sample", k),
                 median_isi_ms: f("median_isi_ms", k),
                 onset_rate_hz: f("onset_rate_Hz", k),
                 steady_state_rate_hz: f("steady_state_rate_Hz", k),

@@ -346,7 +346,7 @@ fn a_packed_sweep_equals_each_point_run_as_its_own_experiment() {
                 "n_spikes",
                 "rate_Hz",
                 "mean_isi_ms",
-                "isi_cv",
+                "isi_cv_sample",
                 "adaptation_index",
                 "pattern",
             ],

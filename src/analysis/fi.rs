@@ -1,8 +1,9 @@
 //! F-I curves: firing rate against injected current, one curve per group
 //! of runs that share every parameter but the swept current and the replicate. Mean,
 //! SD (n − 1) and count over neurons and replicates, for the window, steady-state and
-//! onset rates, and a rheobase estimate per group. The aggregation is a polars lazy
-//! query over the summary joined with the runs' parameters.
+//! onset rates; the Fano factor of the window spike counts over the same trains; and
+//! a rheobase estimate per group. The aggregation is a polars lazy query over the
+//! summary joined with the runs' parameters.
 
 use super::{AnalysisError, SummaryRow};
 use crate::store::layout::{self, fi_curve_field, param, CURRENT, GROUP, RUNS};
@@ -212,7 +213,7 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
     let rate = |name: &str| -> Vec<Option<f64>> {
         let k = layout::STATISTICS.iter().position(|c| c.name == name);
         rows.iter()
-            .map(|r| k.and_then(|k| super::statistics(&r.stats)[k]))
+            .map(|r| k.and_then(|k| super::statistics(r)[k]))
             .collect()
     };
     let mut sample_columns = vec![
@@ -232,6 +233,13 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
     for r in layout::FI_RATES {
         sample_columns.push(Column::new(r.name.into(), rate(r.name)));
     }
+    let n_spikes = layout::N_SPIKES.name;
+    sample_columns.push(Column::new(
+        n_spikes.into(),
+        rows.iter()
+            .map(|r| r.stats.n_spikes as f64)
+            .collect::<Vec<f64>>(),
+    ));
     let samples = DataFrame::new(rows.len(), sample_columns).map_err(polars_err)?;
     let mut group_columns = vec![Column::new(
         group.into(),
@@ -257,6 +265,16 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<DataFrame, AnalysisErr
         aggs.push(col(r.name).std(1).alias(sd));
         aggs.push(col(r.name).count().alias(count));
     }
+    // Fano factor of the counts of every train at this current (all replicates, all
+    // neurons): Var (ddof 0, as Elephant's `fanofactor`) over mean, null where the
+    // mean is 0 (`intervals::fano_factor` says why).
+    let counts = col(n_spikes);
+    aggs.push(
+        when(counts.clone().mean().gt(lit(0.0)))
+            .then(counts.clone().var(0) / counts.mean())
+            .otherwise(lit(NULL))
+            .alias(layout::FANO_FACTOR.name),
+    );
     let per_current = samples
         .lazy()
         .group_by([col(group), col(current_pa)])

@@ -1,6 +1,6 @@
 //! Analysis of a finished dataset: spike-train statistics and firing patterns per
-//! run and neuron (the summary table), and F-I curves per parameter group (the
-//! fi_curve table). Spikes are streamed part file by part file through the dataset's
+//! run and neuron (the summary table, with the Fano factor of the run's spike counts
+//! on each of its rows), and F-I curves per parameter group (the fi_curve table). Spikes are streamed part file by part file through the dataset's
 //! `Reader` (a run's spikes all sit in one part), and traces are never read, so
 //! memory does not grow with the recording's size.
 
@@ -74,6 +74,9 @@ pub struct SummaryRow {
     pub run_id: u32,
     pub neuron: u32,
     pub stats: TrainStats,
+    /// Fano factor of the window spike counts over all neurons of the run (the same
+    /// on each of its rows; `intervals::fano_factor`).
+    pub fano_factor_run: Option<f64>,
 }
 
 /// What `analyze` wrote.
@@ -144,31 +147,45 @@ fn run_rows(run: &RunInfo, trains: &SpikeTrains) -> Vec<SummaryRow> {
         stop: run.window.1,
         onset: run.onset,
     };
-    (0..run.neurons)
-        .map(|n| SummaryRow {
+    let stats: Vec<TrainStats> = (0..run.neurons)
+        .map(|n| {
+            let spikes = trains.get(&(run.run_id, n));
+            train::stats(spikes.map_or(&[][..], |v| v.as_slice()), w)
+        })
+        .collect();
+    // Across the run's neurons, which differ only in their noise, initial state and
+    // per-neuron values: the count's spread over those.
+    let counts: Vec<f64> = stats.iter().map(|s| s.n_spikes as f64).collect();
+    let fano_factor_run = intervals::fano_factor(&counts);
+    stats
+        .into_iter()
+        .zip(0..)
+        .map(|(stats, neuron)| SummaryRow {
             run_id: run.run_id,
-            neuron: n,
-            stats: train::stats(
-                trains
-                    .get(&(run.run_id, n))
-                    .map_or(&[][..], |v| v.as_slice()),
-                w,
-            ),
+            neuron,
+            stats,
+            fano_factor_run,
         })
         .collect()
 }
 
-/// A neuron's statistics in the order of `layout::STATISTICS`.
-pub fn statistics(s: &TrainStats) -> [Option<f64>; 8] {
+/// A summary row's statistics in the order of `layout::STATISTICS`.
+pub fn statistics(r: &SummaryRow) -> [Option<f64>; layout::STATISTICS.len()] {
+    let s = &r.stats;
     [
         Some(s.rate_hz),
         s.mean_isi_ms,
         s.median_isi_ms,
-        s.isi_cv,
+        s.isi_cv_sample,
+        s.cv,
+        s.cv2,
+        s.lv,
+        s.lvr,
         s.first_spike_latency_ms,
         s.onset_rate_hz,
         s.steady_state_rate_hz,
         s.adaptation_index,
+        r.fano_factor_run,
     ]
 }
 
@@ -182,7 +199,7 @@ fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<(), AnalysisError> 
         )),
     ];
     for (k, column) in layout::STATISTICS.iter().enumerate() {
-        let values = rows.iter().map(|r| statistics(&r.stats)[k]);
+        let values = rows.iter().map(|r| statistics(r)[k]);
         // A statistic is null where a train is too short for it; the rate never is.
         let a: ArrayRef = if column.nullable {
             Arc::new(Float64Array::from_iter(values))

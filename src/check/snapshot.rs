@@ -374,7 +374,7 @@ fn neuron_of_row(r: &SummaryRow) -> (u32, NeuronSnap) {
     let s = &r.stats;
     let stats = layout::STATISTICS
         .iter()
-        .zip(analysis::statistics(s))
+        .zip(analysis::statistics(r))
         .map(|(c, v)| (c.name.to_string(), v))
         .collect();
     (

@@ -131,23 +131,42 @@ pub mod param {
 pub const RATE_HZ: Column = Column::new("rate_Hz", F64, false, Some("Hz"));
 pub const MEAN_ISI: Column = Column::new("mean_isi_ms", F64, true, Some("ms"));
 pub const MEDIAN_ISI: Column = Column::new("median_isi_ms", F64, true, Some("ms"));
-pub const ISI_CV: Column = Column::new("isi_cv", F64, true, None);
+/// SD/mean of the window's ISIs with the sample SD (n − 1): the CV neurodyn gave as
+/// `isi_cv` before Elephant's `cv` (population SD) came in beside it.
+pub const ISI_CV_SAMPLE: Column = Column::new("isi_cv_sample", F64, true, None);
+// ISI variability in Elephant's definitions and names (src/analysis/intervals.rs),
+// dimensionless: CV with the population SD, Holt et al.'s CV2, Shinomoto et al.'s LV
+// and LvR (R = 5 ms).
+pub const CV: Column = Column::new("cv", F64, true, None);
+pub const CV2: Column = Column::new("cv2", F64, true, None);
+pub const LV: Column = Column::new("lv", F64, true, None);
+pub const LVR: Column = Column::new("lvr", F64, true, None);
 pub const FIRST_SPIKE_LATENCY: Column =
     Column::new("first_spike_latency_ms", F64, true, Some("ms"));
 pub const ONSET_RATE_HZ: Column = Column::new("onset_rate_Hz", F64, true, Some("Hz"));
 pub const STEADY_STATE_RATE_HZ: Column = Column::new("steady_state_rate_Hz", F64, true, Some("Hz"));
 pub const ADAPTATION_INDEX: Column = Column::new("adaptation_index", F64, true, None);
+/// Fano factor (variance, ddof 0, over mean) of the window spike counts of the
+/// run's neurons: a property of the run, repeated on each of its neuron rows so that
+/// the summary stays one table keyed by (run_id, neuron). Null when every neuron
+/// of the run is silent.
+pub const FANO_FACTOR_RUN: Column = Column::new("fano_factor_run", F64, true, None);
 pub const PATTERN: Column = Column::new("pattern", Text, false, None);
 /// The statistics, in their order in the summary table (between N_SPIKES and PATTERN).
-pub const STATISTICS: [Column; 8] = [
+pub const STATISTICS: [Column; 13] = [
     RATE_HZ,
     MEAN_ISI,
     MEDIAN_ISI,
-    ISI_CV,
+    ISI_CV_SAMPLE,
+    CV,
+    CV2,
+    LV,
+    LVR,
     FIRST_SPIKE_LATENCY,
     ONSET_RATE_HZ,
     STEADY_STATE_RATE_HZ,
     ADAPTATION_INDEX,
+    FANO_FACTOR_RUN,
 ];
 
 // The F-I table: a curve per group of runs (its parameters sit between GROUP and
@@ -155,6 +174,9 @@ pub const STATISTICS: [Column; 8] = [
 pub const GROUP: Column = Column::new("group", U32, false, None);
 pub const CURRENT: Column = Column::new("current_pA", F64, true, Some("pA"));
 pub const RHEOBASE: Column = Column::new("rheobase_pA", F64, true, Some("pA"));
+/// Fano factor (variance, ddof 0, over mean) of the window spike counts of every
+/// train at the row's current: all replicates, all neurons. Null when all are silent.
+pub const FANO_FACTOR: Column = Column::new("fano_factor", F64, true, None);
 /// The rates the F-I table aggregates, in its column order.
 pub const FI_RATES: [Column; 3] = [RATE_HZ, STEADY_STATE_RATE_HZ, ONSET_RATE_HZ];
 /// The aggregates of each rate, as suffixes of its name: `rate_Hz_mean`, ...
@@ -267,11 +289,16 @@ pub const SUMMARY: Table = Table {
         RATE_HZ,
         MEAN_ISI,
         MEDIAN_ISI,
-        ISI_CV,
+        ISI_CV_SAMPLE,
+        CV,
+        CV2,
+        LV,
+        LVR,
         FIRST_SPIKE_LATENCY,
         ONSET_RATE_HZ,
         STEADY_STATE_RATE_HZ,
         ADAPTATION_INDEX,
+        FANO_FACTOR_RUN,
         PATTERN,
     ],
     varying_after: None,
@@ -279,13 +306,14 @@ pub const SUMMARY: Table = Table {
 
 /// F-I curves: rate against current per group of runs, and a rheobase per group.
 /// Its columns: the group, the parameters that tell groups apart, the current, for
-/// each rate of FI_RATES its mean, SD and count (`fi_aggregates`), the rheobase. The
+/// each rate of FI_RATES its mean, SD and count (`fi_aggregates`), the Fano factor of
+/// the spike counts, the rheobase. The
 /// analysis builds them from its aggregation, typed as it gives them, with the units
 /// and nullability of `fi_curve_field`.
 pub const FI_CURVE: Table = Table {
     name: "fi_curve",
     storage: Storage::File,
-    columns: &[GROUP, CURRENT, RHEOBASE],
+    columns: &[GROUP, CURRENT, FANO_FACTOR, RHEOBASE],
     varying_after: Some(1),
 };
 
@@ -369,6 +397,7 @@ pub fn is_fi_value(name: &str) -> bool {
     name.ends_with(FI_MEAN)
         || name.ends_with(FI_SD)
         || name.ends_with(FI_COUNT)
+        || name == FANO_FACTOR.name
         || name == RHEOBASE.name
 }
 
@@ -442,5 +471,10 @@ mod tests {
         assert_eq!(u("current_pA", None).as_deref(), Some("pA"));
         assert_eq!(u("model_b_pA", Some("pA")).as_deref(), Some("pA"));
         assert!(!fi_curve_field("group", DataType::UInt32, None).is_nullable());
+        // The Fano factor is a dimensionless result, null where every train is silent.
+        assert_eq!(u("fano_factor", None), None);
+        assert!(fi_curve_field("fano_factor", DataType::Float64, None).is_nullable());
+        assert!(is_fi_value("fano_factor") && is_fi_value("rheobase_pA"));
+        assert!(!is_fi_value("current_pA") && !is_fi_value("model_b_pA"));
     }
 }
