@@ -37,6 +37,16 @@ def _convert(table, format):
     raise ValueError("format must be one of {}, not {!r}".format(", ".join(FORMATS), format))
 
 
+def _only(table, ids):
+    """The rows of ``table`` whose run_id is one of ``ids`` (all when None)."""
+    if ids is None:
+        return table
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return table.filter(pc.is_in(table["run_id"], value_set=pa.array(ids, pa.uint32())))
+
+
 def _run_ids(runs):
     if runs is None:
         return None
@@ -145,11 +155,6 @@ class Dataset:
     def neurons(self, format="pandas"):
         """neurons.parquet: the value each neuron got of what varies per neuron (an
         empty table when nothing does)."""
-        if not self._native.has("neurons"):
-            import pyarrow as pa
-
-            return _convert(pa.table({"run_id": pa.array([], pa.uint32()),
-                                      "neuron": pa.array([], pa.uint32())}), format)
         return _convert(self._table("neurons"), format)
 
     def _analyzed(self, name):
@@ -160,13 +165,7 @@ class Dataset:
     def summary(self, runs=None, params=None, format="pandas"):
         """summary.parquet: per-neuron spike-train statistics and firing pattern
         (written first if the run was made with ``analyze=False``)."""
-        table = self._analyzed("summary")
-        ids = _run_ids(runs)
-        if ids is not None:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            table = table.filter(pc.is_in(table["run_id"], value_set=pa.array(ids, pa.uint32())))
+        table = _only(self._analyzed("summary"), _run_ids(runs))
         return _convert(self._with_params(table, params), format)
 
     def fi_curve(self, format="pandas"):
@@ -197,13 +196,9 @@ class Dataset:
                 "Dataset.spiketrains needs neo: pip install neo (and elephant for its statistics)"
             ) from None
         import numpy as np
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        ids = _run_ids(runs)
-        table = self._runs_table()
-        if ids is not None:
-            table = table.filter(pc.is_in(table["run_id"], value_set=pa.array(ids, pa.uint32())))
+        table = _only(self._runs_table(), _run_ids(runs))
         table = table.filter(pc.equal(table["status"], "ok"))
         table = table.sort_by("run_id")
         names = self._param_names(params, ["run_id"]) if params else []

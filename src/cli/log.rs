@@ -101,6 +101,24 @@ impl Log {
         );
     }
 
+    /// A message event (warning or error) as one JSON line.
+    fn emit_message(
+        self,
+        event: &'static str,
+        message: &str,
+        hints: &[String],
+        run_id: Option<u32>,
+    ) {
+        self.emit(
+            event,
+            Message {
+                message,
+                hints,
+                run_id,
+            },
+        );
+    }
+
     /// A problem of neurodyn's own that does not stop the run.
     pub fn warning(self, message: &str) {
         if self.quiet {
@@ -108,14 +126,7 @@ impl Log {
         }
         match self.format {
             Format::Text => eprintln!("warning: {message}"),
-            Format::Json => self.emit(
-                "warning",
-                Message {
-                    message,
-                    hints: &[],
-                    run_id: None,
-                },
-            ),
+            Format::Json => self.emit_message("warning", message, &[], None),
         }
     }
 
@@ -126,14 +137,7 @@ impl Log {
         let message = "stopping after the runs under way; Ctrl-C again to quit at once";
         match self.format {
             Format::Text => eprintln!("{message}"),
-            Format::Json => self.emit(
-                "warning",
-                Message {
-                    message,
-                    hints: &[],
-                    run_id: None,
-                },
-            ),
+            Format::Json => self.emit_message("warning", message, &[], None),
         }
     }
 
@@ -147,14 +151,7 @@ impl Log {
             Format::Json => {
                 // The same message and hints as an error of this input would have.
                 let f = Failure::from(w.clone());
-                self.emit(
-                    "warning",
-                    Message {
-                        message: f.message(),
-                        hints: f.hints(),
-                        run_id: None,
-                    },
-                );
+                self.emit_message("warning", f.message(), f.hints(), None);
             }
         }
     }
@@ -178,14 +175,7 @@ impl Log {
                     eprintln!("hint: {h}");
                 }
             }
-            Format::Json => self.emit(
-                "error",
-                Message {
-                    message,
-                    hints,
-                    run_id,
-                },
-            ),
+            Format::Json => self.emit_message("error", message, hints, run_id),
         }
     }
 

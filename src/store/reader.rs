@@ -266,13 +266,12 @@ impl Reader {
             .collect()
     }
 
-    /// The part file of `table` that holds `run_id`'s rows, if any.
+    /// The part file of `table` that holds `run_id`'s rows, if any (all of a run's
+    /// rows sit in one part).
     fn part_of(&self, table: &Table, run_id: u32) -> Option<PathBuf> {
-        self.manifests
-            .iter()
-            .find(|m| m.runs.iter().any(|r| r.run_id == run_id))
-            .filter(|m| m.parts.iter().any(|p| p.table == table.name))
-            .map(|m| self.dataset.final_part(&m.batch, table.name))
+        self.parts_holding(table, &HashSet::from([run_id]))
+            .into_iter()
+            .next()
     }
 
     /// Hand `f` the spike trains of one part file after another. A run's spikes all
