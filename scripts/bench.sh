@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [REPS] — time the issue-6 workloads (W1-W5) through the real neurodyn binary.
+# bench.sh [REPS] — time the W1-W5 workloads of BENCHMARKS.md through the real neurodyn binary.
 #
 # Why: the benchmark numbers we quote must come from the release binary as users run
 # it (process start, planning, integration, Parquet writing, analysis), not from a

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench_peers.py — run the issue-6 workloads (W1-W5) in neurodyn, Brian2 and NEST.
+"""bench_peers.py — run the W1-W5 workloads of BENCHMARKS.md in neurodyn, Brian2 and NEST.
 
 Why: neurodyn's speed claims must be measured against the simulators people would
 otherwise use, on the same model, inputs and step, in one session on one machine.

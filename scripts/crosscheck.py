@@ -125,6 +125,12 @@ def load_cases(folder):
         }
         if model == "eif":  # EIF is AdEx without adaptation
             p["a"], p["b"] = 0.0, 0.0
+        if model == "lif" and kind == "noise" and col(r, "crossings", "bridge") != "grid":
+            raise BadInput(f"run {r['label']}: a noisy LIF run with crossings found "
+                           "between grid points (the Brownian bridge) cannot be "
+                           "replayed spike by spike: the replayed current is held "
+                           "over each step",
+                           "set `crossings: grid` for the cross-check")
         if r.get("initial_V_sd_mV") is not None or "initial_V_mV" not in r:
             raise BadInput(f"run {r['label']}: initial V is not fixed",
                            "peers must start from neurodyn's state: use e.g. "

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # scaling.sh — time and peak memory of neurodyn against population size and run count
-# (issue 6, item 4), as markdown tables.
+# (the scaling tables of BENCHMARKS.md), as markdown tables.
 #
 # Population: one AdEx run (Brette-Gerstner cell, euler, dt 0.1 ms, 100 ms, currents
 # spread 500-1000 pA over the neurons, spikes only) of 10^2 ... 10^6 neurons.
-# Runs: 10 ... 10^6 single-neuron runs of the same cell and length, the current as the
-# grid axis (W4's shape). Each point is timed REPS times (default 3); medians.
-# Environment: NEURODYN (default target/release/neurodyn), MAX_RUNS_EXP (default 6).
+# Runs: 10 ... 10^MAX_RUNS_EXP single-neuron runs of the same cell and length, the
+# current as the grid axis (W4's shape). Plan: `neurodyn plan` of a 1000 x 1000 grid
+# (10^6 runs). Each point is timed REPS times (default 3); medians.
+# Environment: NEURODYN (default target/release/neurodyn), MAX_RUNS_EXP (default 6;
+# 7 runs 10^7 runs, about 5 minutes each on 2 cores).
 set -euo pipefail
 REPS=${1:-3}
 cd "$(dirname "$0")/.."
@@ -27,12 +29,14 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # measure NAME YAML NEURON_STEPS: prints a table row
 measure() {
     local name=$1 yaml=$2 steps=$3 walls=() rsss=()
+    local cmd=(${CMD:-run --out "$tmp/out" --quiet --force --no-analyze})
     for _ in $(seq "$REPS"); do
         # Wall time from date (ns), as /usr/bin/time rounds to 10 ms; peak RSS from time.
         local t0 t1
         t0=$(date +%s.%N)
-        /usr/bin/time -f '%M' -o "$tmp/time" "$NEURODYN" run "$yaml" --out "$tmp/out" \
-            --quiet --force --no-analyze --max-runs 2000000
+        # The summary line goes to a log, shown only if the run fails.
+        /usr/bin/time -f '%M' -o "$tmp/time" "$NEURODYN" "${cmd[@]}" "$yaml" \
+            >/dev/null 2>"$tmp/log" || { cat "$tmp/log" >&2; exit 1; }
         t1=$(date +%s.%N)
         wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
         read -r rss < "$tmp/time"
@@ -66,3 +70,11 @@ for e in $(seq 1 "$MAX_RUNS_EXP"); do
         "$base" "$n" "$n" > "$tmp/runs.yaml"
     measure "10^$e" "$tmp/runs.yaml" $((n * 1000))
 done
+echo
+echo "## Plan only (neurodyn plan, a 1000 x 1000 grid: 10^6 runs, nothing runs)"
+echo
+echo "| runs | wall (s) | runs/s | peak RSS (MB) | ns per run |"
+echo "|---|---|---|---|---|"
+printf '%s\nname: plan6\nneurons: 1\ninput: {type: constant, amplitude: 500 pA}\ngrid:\n  input.amplitude: {linspace: [500 pA, 1000 pA, 1000]}\n  model.a: {linspace: [1 nS, 5 nS, 1000]}\n' \
+    "$base" > "$tmp/plan.yaml"
+CMD=plan measure "10^6" "$tmp/plan.yaml" 1000000

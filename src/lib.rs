@@ -42,7 +42,7 @@ pub use error::InputError;
 pub use experiment::load;
 pub use experiment::parse;
 pub use experiment::plan::{plan, Plan};
-pub use runner::{run, Cancel, OnProgress, Progress, RunError, RunOptions, Shard, Summary};
+pub use runner::{run, Cancel, OnProgress, Progress, Ran, RunError, RunOptions, Shard, Summary};
 pub use store::{Dataset, Reader};
 
 use std::path::Path;

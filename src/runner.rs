@@ -7,9 +7,10 @@
 use crate::analysis::{self, Analysis, AnalysisError};
 use crate::engine::{self, EngineError, PackKey};
 use crate::experiment::plan::Plan;
-use crate::experiment::spec::{Method, RunSpec};
+use crate::experiment::spec::RunSpec;
 use crate::store::layout;
 use crate::store::lock::Scope;
+use crate::store::outcomes::Outcomes;
 use crate::store::parts::{PartWriters, TraceColumns};
 use crate::store::provenance::{self, Provenance};
 use crate::store::verify::{Fix, Problem};
@@ -151,8 +152,8 @@ impl std::fmt::Debug for RunOptions {
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub out: PathBuf,
-    /// Runs this process executed, with their records.
-    pub ran: Vec<RunRecord>,
+    /// What this process executed.
+    pub ran: Ran,
     /// Runs committed in the dataset, over all processes, and the plan's total.
     pub committed: usize,
     pub total: usize,
@@ -167,6 +168,26 @@ pub struct Summary {
     pub analysis: Option<Analysis>,
 }
 
+/// What one process executed: counts, and the records of the runs that failed (the
+/// others' records are in the manifests; a process may run millions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ran {
+    /// Runs executed, failed ones included.
+    pub runs: usize,
+    /// Spikes of the runs executed.
+    pub spikes: u64,
+    /// Records of the runs that failed, in the order they finished.
+    pub failed: Vec<RunRecord>,
+}
+
+impl Ran {
+    fn add(&mut self, other: Ran) {
+        self.runs += other.runs;
+        self.spikes += other.spikes;
+        self.failed.extend(other.failed);
+    }
+}
+
 /// Why a call of [`run`] could not finish its work.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -176,30 +197,16 @@ pub enum RunError {
     Analysis(#[from] AnalysisError),
 }
 
-/// Relative cost of a run: neuron-steps weighted by the method's work per step, plus
-/// the trace rows it writes.
-pub(crate) fn cost(r: &RunSpec) -> u64 {
-    let per_step = match r.method {
-        Method::Rk4 => 4,
-        Method::Euler | Method::Exact => 1,
-    };
-    let samples = if r.record.any() {
-        r.steps / u64::from(r.record.every) * r.record.neurons.len() as u64
-    } else {
-        0
-    };
-    r.steps * u64::from(r.neurons) * per_step + samples
-}
-
 /// The runs of one shard: longest-processing-time-first assignment of the plan's
 /// runs to `shard.count` shards (ties to the lowest shard, then run id), so runs of
 /// different cost spread evenly. Deterministic: every shard computes the same split.
-pub(crate) fn shard_runs(plan: &Plan, shard: Shard) -> Vec<usize> {
+pub(crate) fn shard_runs(plan: &Plan, shard: Shard) -> Vec<u32> {
+    let all = 0..plan.len() as u32;
     if shard.count <= 1 {
-        return (0..plan.runs.len()).collect();
+        return all.collect();
     }
-    let mut order: Vec<usize> = (0..plan.runs.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(cost(&plan.runs[i])), i));
+    let mut order: Vec<u32> = all.collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(plan.class(i).cost), i));
     let mut load = vec![0u64; shard.count as usize];
     let mut mine = Vec::new();
     for i in order {
@@ -208,7 +215,7 @@ pub(crate) fn shard_runs(plan: &Plan, shard: Shard) -> Vec<usize> {
             .enumerate()
             .min_by_key(|(s, l)| (**l, *s))
             .expect("at least one shard");
-        load[s] += cost(&plan.runs[i]).max(1);
+        load[s] += plan.class(i).cost.max(1);
         if s as u32 == shard.index {
             mine.push(i);
         }
@@ -217,9 +224,9 @@ pub(crate) fn shard_runs(plan: &Plan, shard: Shard) -> Vec<usize> {
     mine
 }
 
-/// Runs that are integrated as one population (see `engine::pack_key`), as indices
-/// into the plan, in run-id order.
-type Pack = Vec<usize>;
+/// Runs that are integrated as one population (see `engine::pack_key`), as run ids,
+/// in run-id order.
+type Pack = Vec<u32>;
 
 /// The runs cut into batches of about BATCH_COST, each a list of packs, with every
 /// part file's rows in run-id order. Runs that can share a population (equal
@@ -227,27 +234,27 @@ type Pack = Vec<usize>;
 /// own, one pack each, so a sweep of many small runs becomes a few large populations.
 /// The rest (runs too large to share, and keys with few runs) are batched in run-id
 /// order as before, neighbours with equal keys still sharing a pack.
-fn batches(runs: &[usize], plan: &Plan) -> Vec<Vec<Pack>> {
-    let mut groups: BTreeMap<Option<PackKey>, Vec<usize>> = BTreeMap::new();
+fn batches(runs: &[u32], plan: &Plan) -> Vec<Vec<Pack>> {
+    let mut groups: BTreeMap<Option<&PackKey>, Vec<u32>> = BTreeMap::new();
     for &i in runs {
         groups
-            .entry(engine::pack_key(&plan.runs[i]))
+            .entry(plan.class(i).pack.as_ref())
             .or_default()
             .push(i);
     }
     let mut out: Vec<Vec<Pack>> = Vec::new();
-    let mut rest: Vec<(usize, Option<PackKey>)> = Vec::new();
+    let mut rest: Vec<(u32, Option<&PackKey>)> = Vec::new();
     for (key, members) in groups {
-        let total: u64 = members.iter().map(|&i| cost(&plan.runs[i])).sum();
+        let total: u64 = members.iter().map(|&i| plan.class(i).cost).sum();
         if key.is_some() && total >= BATCH_COST / 2 {
             out.extend(cut(members, |&i| i, plan).into_iter().map(|b| vec![b]));
         } else {
-            rest.extend(members.into_iter().map(|i| (i, key.clone())));
+            rest.extend(members.into_iter().map(|i| (i, key)));
         }
     }
     rest.sort_by_key(|(i, _)| *i);
     for batch in cut(rest, |(i, _)| *i, plan) {
-        let mut packs: Vec<(Pack, Option<PackKey>)> = Vec::new();
+        let mut packs: Vec<(Pack, Option<&PackKey>)> = Vec::new();
         for (i, key) in batch {
             match packs.last_mut() {
                 Some((pack, last)) if key.is_some() && *last == key => pack.push(i),
@@ -261,12 +268,12 @@ fn batches(runs: &[usize], plan: &Plan) -> Vec<Vec<Pack>> {
 
 /// Runs (in the order given, `run` naming each item's) cut into consecutive pieces of
 /// about BATCH_COST.
-fn cut<T>(items: Vec<T>, run: impl Fn(&T) -> usize, plan: &Plan) -> Vec<Vec<T>> {
+fn cut<T>(items: Vec<T>, run: impl Fn(&T) -> u32, plan: &Plan) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     let mut load = 0u64;
     for item in items {
-        let c = cost(&plan.runs[run(&item)]);
+        let c = plan.class(run(&item)).cost;
         if !current.is_empty() && load + c > BATCH_COST {
             out.push(std::mem::take(&mut current));
             load = 0;
@@ -281,7 +288,11 @@ fn cut<T>(items: Vec<T>, run: impl Fn(&T) -> usize, plan: &Plan) -> Vec<Vec<T>> 
 }
 
 fn trace_columns(plan: &Plan) -> Option<TraceColumns> {
-    let r = &plan.runs.first()?.record;
+    if plan.is_empty() {
+        return None;
+    }
+    let first = plan.spec(0);
+    let r = &first.record;
     r.any().then_some(TraceColumns {
         v: r.v,
         i: r.i,
@@ -324,9 +335,7 @@ impl<'a> Tally<'a> {
         let mut p = self.done.lock().unwrap_or_else(|e| e.into_inner());
         p.runs_done += 1;
         p.runs_failed += usize::from(!ok);
-        p.neuron_steps = p
-            .neuron_steps
-            .saturating_add(spec.steps.saturating_mul(u64::from(spec.neurons)));
+        p.neuron_steps = p.neuron_steps.saturating_add(spec.neuron_steps());
         p.elapsed = self.started.elapsed();
         report(&p);
     }
@@ -339,19 +348,21 @@ fn run_batch(
     opts: &RunOptions,
     traces: Option<TraceColumns>,
     tally: &Tally,
-) -> Result<Vec<RunRecord>, StoreError> {
-    let ids = || packs.iter().flatten().map(|&i| plan.runs[i].run_id);
+) -> Result<Ran, StoreError> {
+    let ids = || packs.iter().flatten().copied();
     let first = ids().min().expect("a batch has runs");
     let last = ids().max().expect("a batch has runs");
     let batch = store::batch_name(opts.shard.index, first, last);
     dataset.stage(&batch)?;
     let mut parts = PartWriters::create(dataset, &batch, traces)?;
     let mut records = Vec::with_capacity(ids().count());
+    let mut ran = Ran::default();
     for pack in packs {
         if opts.cancel.is_cancelled() {
             break;
         }
-        let specs: Vec<&RunSpec> = pack.iter().map(|&i| &plan.runs[i]).collect();
+        let resolved = plan.specs(pack);
+        let specs: Vec<&RunSpec> = resolved.iter().map(|r| r.as_ref()).collect();
         let started = Instant::now();
         // Each run's spike count, or why it failed.
         let outcomes: Vec<Result<u64, String>> = match engine::simulate_pack(&specs, &mut parts) {
@@ -372,7 +383,7 @@ fn run_batch(
         };
         // A packed run's time is its share of the pack's, by cost.
         let wall_s = started.elapsed().as_secs_f64();
-        let pack_cost: u64 = specs.iter().map(|s| cost(s).max(1)).sum();
+        let pack_cost: u64 = specs.iter().map(|s| s.cost().max(1)).sum();
         for (spec, outcome) in specs.iter().zip(outcomes) {
             let (ok, error, n_spikes) = match outcome {
                 Ok(n) => (true, None, n),
@@ -385,20 +396,26 @@ fn run_batch(
             if !ok && opts.fail_fast {
                 opts.cancel.cancel();
             }
-            records.push(RunRecord {
+            let record = RunRecord {
                 run_id: spec.run_id,
                 run_key: spec.key.clone(),
                 ok,
                 error,
                 n_spikes,
-                wall_s: wall_s * cost(spec).max(1) as f64 / pack_cost as f64,
-            });
+                wall_s: wall_s * spec.cost().max(1) as f64 / pack_cost as f64,
+            };
+            ran.runs += 1;
+            ran.spikes += n_spikes;
+            if !ok {
+                ran.failed.push(record.clone());
+            }
+            records.push(record);
             tally.done(spec, ok);
         }
     }
     if records.is_empty() {
         dataset.discard(&batch)?;
-        return Ok(records);
+        return Ok(ran);
     }
     let parts = match parts.commit() {
         Ok(p) => p,
@@ -412,9 +429,9 @@ fn run_batch(
         shard: opts.shard.index,
         shards: opts.shard.count,
         parts,
-        runs: records.clone(),
+        runs: records,
     })?;
-    Ok(records)
+    Ok(ran)
 }
 
 /// Run this process's share of the plan into the dataset at `opts.out`, finish the
@@ -427,7 +444,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
         format: 2,
         name: plan.name.clone(),
         config_sha256: provenance::sha256_hex(opts.experiment_text.as_bytes()),
-        runs: plan.runs.len(),
+        runs: plan.len(),
         created_utc: provenance::now_utc(),
     };
     let mode = OpenMode {
@@ -457,7 +474,7 @@ fn write(
     opts: &RunOptions,
     started: Instant,
 ) -> Result<Summary, RunError> {
-    if dataset.meta.runs != plan.runs.len() {
+    if dataset.meta.runs != plan.len() {
         return Err(StoreError::Changed(opts.out.clone()).into());
     }
     let shard = (opts.shard.count > 1).then_some(opts.shard.index);
@@ -474,9 +491,9 @@ fn write(
     }
     let mut summary = Summary {
         out: opts.out.clone(),
-        ran: Vec::new(),
+        ran: Ran::default(),
         committed: 0,
-        total: plan.runs.len(),
+        total: plan.len(),
         complete: dataset.is_complete(),
         stopped: false,
         failed: Vec::new(),
@@ -484,11 +501,12 @@ fn write(
         analysis: None,
     };
     if !summary.complete {
-        let done: HashSet<u32> = dataset.records()?.iter().map(|r| r.run_id).collect();
-        let todo: Vec<usize> = shard_runs(plan, opts.shard)
+        let done = dataset.outcomes()?;
+        let todo: Vec<u32> = shard_runs(plan, opts.shard)
             .into_iter()
-            .filter(|&i| !done.contains(&plan.runs[i].run_id))
+            .filter(|&i| !done.is_committed(i))
             .collect();
+        drop(done);
         let groups = batches(&todo, plan);
         let traces = trace_columns(plan);
         let tally = Tally::new(todo.len(), opts.on_progress.as_ref());
@@ -496,33 +514,36 @@ fn write(
             .num_threads(opts.threads)
             .build()
             .map_err(|e| StoreError::Parquet(format!("thread pool: {e}")))?;
-        let per_batch: Vec<Result<Vec<RunRecord>, StoreError>> = pool.install(|| {
+        let per_batch: Vec<Result<Ran, StoreError>> = pool.install(|| {
             groups
                 .par_iter()
                 .map(|b| run_batch(dataset, plan, b, opts, traces, &tally))
                 .collect()
         });
+        let todo = todo.len();
+        drop(groups);
         for r in per_batch {
-            summary.ran.extend(r?);
+            summary.ran.add(r?);
         }
         // Stopped also when the last runs were under way as the stop came (packed runs
         // finish together): a stopped dataset is left unfinished, for --resume.
-        summary.stopped = summary.ran.len() < todo.len() || opts.cancel.is_cancelled();
+        summary.stopped = summary.ran.runs < todo || opts.cancel.is_cancelled();
         if !summary.stopped {
             summary.complete = finalize(dataset, plan, opts)?;
         }
     }
-    let records = dataset.records()?;
-    summary.committed = records.len();
+    let outcomes = dataset.outcomes()?;
+    summary.committed = outcomes.committed();
     summary.failed = if summary.complete {
-        records.into_iter().filter(|r| !r.ok).collect()
+        outcomes.failed().cloned().collect()
     } else {
-        summary.ran.iter().filter(|r| !r.ok).cloned().collect()
+        summary.ran.failed.clone()
     };
+    drop(outcomes);
     // Also when nothing ran: a process killed after its last commit, during the
     // analysis, leaves a complete dataset whose resume must still analyze it.
     let unanalyzed = !summary.out.join(layout::FI_CURVE.entry()).exists();
-    if summary.complete && opts.analyze && (!summary.ran.is_empty() || unanalyzed) {
+    if summary.complete && opts.analyze && (summary.ran.runs > 0 || unanalyzed) {
         summary.analysis = Some(analysis::analyze(&summary.out)?);
     }
     summary.wall_s = started.elapsed().as_secs_f64();
@@ -533,16 +554,15 @@ fn write(
 /// and the dataset verifies; returns whether the dataset is complete. Safe to call
 /// from several shards.
 fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<bool, StoreError> {
-    let manifests = dataset.manifests()?;
-    let mut records: Vec<Option<RunRecord>> = vec![None; plan.runs.len()];
-    for r in manifests.iter().flat_map(|m| m.runs.iter()) {
-        if let Some(slot) = records.get_mut(r.run_id as usize) {
-            *slot = Some(r.clone());
-        }
-    }
-    let Some(records) = records.into_iter().collect::<Option<Vec<RunRecord>>>() else {
+    let outcomes = dataset.outcomes()?;
+    if !outcomes.all_committed() {
         return Ok(false);
-    };
+    }
+    let mut shards = 1;
+    dataset.each_manifest(|_, m| {
+        shards = m.map_or(shards, |m| shards.max(m.shards));
+        Ok(())
+    })?;
     let problems = dataset.verify()?;
     if !problems.is_empty() {
         return Err(StoreError::Damaged {
@@ -550,7 +570,7 @@ fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<boo
             problems: problems.into_iter().map(|p| p.what).collect(),
         });
     }
-    runs::write(&dataset.root.join(layout::RUNS.entry()), plan, &records)?;
+    runs::write(&dataset.root.join(layout::RUNS.entry()), plan, &outcomes)?;
     neurons::write(&dataset.root.join(layout::NEURONS.entry()), plan)?;
     Provenance {
         neurodyn_version: env!("CARGO_PKG_VERSION").into(),
@@ -561,11 +581,11 @@ fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<boo
         config_sha256: dataset.meta.config_sha256.clone(),
         host: provenance::host(),
         threads: opts.threads,
-        shards: manifests.iter().map(|m| m.shards).max().unwrap_or(1),
+        shards,
         start_utc: dataset.meta.created_utc.clone(),
         end_utc: provenance::now_utc(),
-        runs: records.len(),
-        failed_runs: records.iter().filter(|r| !r.ok).count(),
+        runs: plan.len(),
+        failed_runs: outcomes.failed().count(),
         peak_rss_mb: provenance::peak_rss_mb(),
         rng_stack: provenance::rng_stack(),
     }
@@ -605,32 +625,26 @@ pub fn status(
             _ => None,
         })
         .collect();
-    let manifests: Vec<Manifest> = dataset
-        .readable_manifests()?
-        .into_iter()
-        .filter(|m| !damaged.contains(m.batch.as_str()))
-        .collect();
-    let count = shards
-        .or_else(|| manifests.iter().map(|m| m.shards).max())
-        .unwrap_or(1)
-        .max(1);
-    let records: std::collections::HashMap<u32, bool> = manifests
-        .iter()
-        .flat_map(|m| m.runs.iter().map(|r| (r.run_id, r.ok)))
-        .collect();
+    let mut records = Outcomes::new(plan.len());
+    let mut written_with = None;
+    dataset.each_manifest(|_, m| {
+        if let Some(m) = m.ok().filter(|m| !damaged.contains(m.batch.as_str())) {
+            written_with = written_with.max(Some(m.shards));
+            m.runs.into_iter().for_each(|r| records.add(r));
+        }
+        Ok(())
+    })?;
+    let count = shards.or(written_with).unwrap_or(1).max(1);
     let rows = (0..count)
         .map(|index| {
             let shard = Shard { index, count };
             let mine = shard_runs(plan, shard);
-            let done: Vec<bool> = mine
-                .iter()
-                .filter_map(|&i| records.get(&plan.runs[i].run_id).copied())
-                .collect();
+            let done = mine.iter().filter(|&&i| records.is_committed(i));
             ShardStatus {
                 shard,
                 planned: mine.len(),
-                done: done.len(),
-                failed: done.iter().filter(|ok| !**ok).count(),
+                done: done.clone().count(),
+                failed: done.filter(|&&i| !records.ok(i)).count(),
             }
         })
         .collect();

@@ -152,7 +152,9 @@ fn every_figure_kind_renders_as_png_and_svg() {
             );
         }
     }
-    assert_eq!(png_size(&plots.join("fi_curve.png")), (1000, 800));
+    // Naud et al.'s cells each have their own current: no current is swept, so no
+    // F-I figure (it would be eight unrelated dots).
+    assert!(!plots.join("fi_curve.png").exists());
     // A PNG that is not blank: many distinct byte values after compression.
     let bytes = std::fs::read(plots.join("traces-run5.png")).unwrap();
     assert!(bytes.len() > 20_000, "suspiciously small image");
@@ -179,20 +181,59 @@ fn report_is_one_self_contained_page() {
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("<title>neurodyn report: naud</title>"));
     for section in [
-        "Experiment",
-        "Provenance",
-        "F-I curves",
-        "Firing patterns",
-        "Summary",
-        "Run 1",
+        "id=\"overview\"",
+        "id=\"runs\"",
+        "<section id=\"run-1\">",
+        "experiment.yaml",
+        "provenance.json",
     ] {
         assert!(page.contains(section), "missing {section}");
     }
-    assert!(page.matches("<svg").count() >= 4);
+    // No current is swept, so no F-I section; figures of run 1 only, titled by label.
+    assert!(!page.contains("id=\"fi\""));
+    assert_eq!(page.matches("<section id=\"run-").count(), 1);
+    assert!(page.contains("initial_burst"));
+    // Eight overview panels and run 1's traces, ISI and phase-plane figures.
+    assert_eq!(page.matches("<td class=\"panel\">").count(), 8);
+    assert_eq!(page.matches("<svg").count(), 8 + 3);
     // Nothing loaded from elsewhere.
     for external in ["src=\"http", "href=\"http", "<script", "<link"] {
         assert!(!page.contains(external), "external reference {external}");
     }
+}
+
+/// The seed scenarios' report follows their matrix: 3 models (rows) × 4 inputs × 2
+/// refractory periods (columns), every one of the 24 labels in one overview, with a
+/// figure section for each run and no F-I curve (no current is swept).
+#[test]
+fn seed_scenario_report_lays_out_the_matrix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/seed_scenarios.yaml");
+    run_ok(
+        tmp.path(),
+        &["run", exp.to_str().unwrap(), "--out", "seed", "-q"],
+    );
+    let out = run_ok(tmp.path(), &["report", "seed"]);
+    let page = std::fs::read_to_string(tmp.path().join(out.trim())).unwrap();
+    assert_eq!(page.matches("<td class=\"panel\">").count(), 24);
+    for header in ["lif", "eif", "adex"] {
+        assert!(page.contains(&format!("<th class=\"row\">{header}</th>")));
+    }
+    for header in ["constant", "constant + step", "sine", "noise"] {
+        assert!(
+            page.contains(&format!("<th colspan=\"2\">{header}</th>")),
+            "{header}"
+        );
+    }
+    assert_eq!(page.matches("t_ref = 3 ms</th>").count(), 4);
+    assert!(!page.contains("id=\"fi\""));
+    assert_eq!(page.matches("<section id=\"run-").count(), 24);
+    assert!(page.contains("<section id=\"run-0\">"));
+    // The 55 nA current shows in nA, not as 55000 pA.
+    assert!(page.contains("I (nA)") && !page.contains("55000"));
+    // The experiment file is last and collapsed.
+    let yaml = page.find("<summary>experiment.yaml").unwrap();
+    assert!(page[..yaml].rfind("<details").unwrap() > page.rfind("<section").unwrap());
 }
 
 #[test]

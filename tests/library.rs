@@ -30,7 +30,7 @@ fn two_runs_in_one_process_both_complete() {
     for name in ["first", "second"] {
         let summary = neurodyn::run(&plan, &options(&tmp.path().join(name))).unwrap();
         assert!(summary.complete && !summary.stopped, "{name}: {summary:?}");
-        assert_eq!(summary.ran.len(), 6, "{name}");
+        assert_eq!(summary.ran.runs, 6, "{name}");
         assert!(summary.analysis.is_some(), "{name}");
         neurodyn::open_dataset(&summary.out).unwrap();
     }
@@ -52,7 +52,7 @@ fn cancelling_a_run_stops_it_and_not_the_next() {
     }));
     let stopped = neurodyn::run(&plan, &opts).unwrap();
     assert!(stopped.stopped && !stopped.complete, "{stopped:?}");
-    assert_eq!((stopped.ran.len(), stopped.committed), (1, 1));
+    assert_eq!((stopped.ran.runs, stopped.committed), (1, 1));
     assert!(opts.cancel.is_cancelled());
 
     // A token cancelled before the run starts: nothing runs.
@@ -61,7 +61,7 @@ fn cancelling_a_run_stops_it_and_not_the_next() {
     assert!(!opts.cancel.cancel(), "a new token is not cancelled");
     assert!(opts.cancel.cancel(), "a second cancel reports the first");
     let never = neurodyn::run(&plan, &opts).unwrap();
-    assert!(never.stopped && never.ran.is_empty(), "{never:?}");
+    assert!(never.stopped && never.ran.runs == 0, "{never:?}");
 
     // The next run with its own token completes, and so does resuming the stopped one.
     let next = neurodyn::run(&plan, &options(&tmp.path().join("next"))).unwrap();
@@ -70,7 +70,7 @@ fn cancelling_a_run_stops_it_and_not_the_next() {
     resume.resume = true;
     let resumed = neurodyn::run(&plan, &resume).unwrap();
     assert!(resumed.complete, "{resumed:?}");
-    assert_eq!(resumed.ran.len(), 5);
+    assert_eq!(resumed.ran.runs, 5);
 }
 
 #[test]

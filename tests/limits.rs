@@ -359,8 +359,9 @@ fn io_errors_of_report_and_plot_get_an_io_hint() {
         stderr(&o)
     );
     assert_eq!(temporary_files(tmp.path()), Vec::<String>::new());
-    // plots/ is a file: the folder for the figures cannot be made.
-    std::fs::remove_dir_all(tmp.path().join("d/plots")).unwrap();
+    // plots/ is a file: the folder for the figures cannot be made. (The report draws
+    // its figures in memory, so it has not made plots/.)
+    assert!(!tmp.path().join("d/plots").exists());
     std::fs::write(tmp.path().join("d/plots"), "not a folder").unwrap();
     let o = neurodyn(tmp.path(), &["plot", "d", "--run", "0"]);
     refused(&o, "plots");

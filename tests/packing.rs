@@ -45,7 +45,10 @@ fn grid(method: &str) -> String {
 fn planned(yaml: &str) -> Vec<RunSpec> {
     plan(&parse(yaml).unwrap_or_else(|e| panic!("{e}")))
         .unwrap_or_else(|e| panic!("{e}"))
-        .runs
+        .runs()
+        .into_iter()
+        .map(|r| r.into_owned())
+        .collect()
 }
 
 /// A run's output in comparable form: spikes (neuron, bits of t) and trace samples

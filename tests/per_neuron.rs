@@ -274,7 +274,7 @@ fn assert_alone_spikes_the_same(
     run_ok(tmp.path(), &["run", &exp, "--out", "pop", "-q"]);
     let pop = tmp.path().join("pop");
     let plan = neurodyn::plan(&neurodyn::experiment::parse(population).unwrap()).unwrap();
-    let run = &plan.runs[0];
+    let run = &plan.runs()[0];
     let names = run.per_neuron.columns(plan.indexed_inputs);
     let mut fired = 0;
     for &k in neurons {

@@ -440,3 +440,64 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     run_ok(tmp.path(), &["run", &exp, "--out", "whole", "-q"]);
     assert_same_dataset(&tmp.path().join("whole"), &tmp.path().join("d"));
 }
+
+/// A plan too large to hold streams its runs: they are resolved again, a batch at a
+/// time, when they run and when runs.parquet and neurons.parquet are written. The
+/// dataset must not depend on it, alone or in shards.
+#[test]
+fn a_streamed_plan_writes_the_dataset_a_held_plan_writes() {
+    let text = "name: streamed
+duration: 30 ms
+dt: 0.1 ms
+method: euler
+seed: 5
+replicates: 2
+model: {type: adex}
+input: [{type: constant, amplitude: 400 pA}, {type: noise, mean: 0 pA, sigma: 40 pA*sqrt(ms)}]
+neurons: 3
+record: {variables: [V, w], neurons: [0], every: 5}
+grid: {\"input[0].amplitude\": {linspace: [300 pA, 900 pA, 5]}}
+variants:
+  - {label: lif, model: {type: lif}}
+  - {label: adex, per_neuron: {model.a: {normal: [2 nS, 0.5 nS]}}}
+";
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = neurodyn::parse(text).unwrap();
+    let held = neurodyn::plan(&raw).unwrap();
+    let streamed = neurodyn::experiment::plan::plan_with(
+        &raw,
+        neurodyn::experiment::plan::DEFAULT_MAX_RUNS,
+        0,
+    )
+    .unwrap();
+    assert!(!held.is_streamed() && streamed.is_streamed());
+    let run = |plan: &neurodyn::Plan, name: &str, shard: neurodyn::Shard| {
+        let mut opts = neurodyn::RunOptions::new(tmp.path().join(name), text);
+        opts.threads = 2;
+        opts.shard = shard;
+        neurodyn::run(plan, &opts).unwrap()
+    };
+    assert!(run(&held, "held", neurodyn::Shard::ALL).complete);
+    assert!(run(&streamed, "streamed", neurodyn::Shard::ALL).complete);
+    for index in 0..3 {
+        run(&streamed, "shards", neurodyn::Shard { index, count: 3 });
+    }
+    let held_dir = tmp.path().join("held");
+    for other in ["streamed", "shards"] {
+        let dir = tmp.path().join(other);
+        assert!(dir.join("_SUCCESS").exists(), "{other}");
+        assert_same_dataset(&held_dir, &dir);
+        for table in ["neurons.parquet", "summary.parquet"] {
+            assert!(
+                canonical(&held_dir.join(table)) == canonical(&dir.join(table)),
+                "{table} differs in {other}"
+            );
+        }
+        let fi = |d: &Path| read(&d.join("fi_curve.parquet"));
+        assert!(
+            fi(&held_dir) == fi(&dir),
+            "fi_curve.parquet differs in {other}"
+        );
+    }
+    assert_eq!(rows(&read(&held_dir.join("runs.parquet"))), 20);
+}

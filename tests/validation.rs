@@ -1,5 +1,6 @@
 //! Validation against published theory that needs more than one short run: the
-//! noise-driven LIF rate against the Siegert formula, and the AdEx rheobase in the
+//! noise-driven LIF rate against the Siegert formula with grid-only crossings (with
+//! the default Brownian-bridge crossings, and the ISI CV, in tests/accuracy.rs), and the AdEx rheobase in the
 //! Andronov–Hopf regime. The other validation cases sit beside the code they check:
 //! LIF closed forms, the subthreshold sine response, the EIF and saddle-node AdEx
 //! rheobases and NEST's aeif reference trace in tests/dynamics.rs; the Naud et al.
@@ -43,9 +44,10 @@ fn siegert_hz(mu: f64, sigma: f64, theta: f64, v_r: f64, tau: f64, t_ref: f64) -
     1000.0 / (t_ref + tau * sum * h / 3.0)
 }
 
-/// Noise-driven LIF rate vs the Siegert formula. A threshold tested only at grid
-/// points misses crossings inside a step, so a time-stepped LIF fires below the
-/// Siegert rate. For a diffusion monitored every dt the first-passage statistics equal
+/// Noise-driven LIF rate vs the Siegert formula with crossings seen at grid points
+/// only (`crossings: grid`, as Brian2 and NEST; the default bridge correction is
+/// checked in tests/accuracy.rs). A threshold tested only at grid points misses
+/// crossings inside a step, so a time-stepped LIF fires below the Siegert rate. For a diffusion monitored every dt the first-passage statistics equal
 /// those of continuous monitoring with the barrier raised by β × (per-step SD),
 /// β = −ζ(1/2)/√(2π) = 0.5826 (Broadie, Glasserman & Kou 1997, Math. Finance 7:325,
 /// Theorem 2.1); here the per-step SD of V is σ √(dt/τ). The simulated rate must match
@@ -66,6 +68,7 @@ fn noise_driven_lif_fires_at_the_siegert_rate() {
     for (dt, neurons, seconds) in [(0.1, 200, 5), (0.02, 100, 3)] {
         let yaml = format!(
             "name: siegert\nseed: 7\nduration: {seconds} s\ndt: {dt} ms\nmethod: euler\n\
+             crossings: grid\n\
              neurons: {neurons}\nmodel: {{type: lif}}\ninitial: {{V: -70.6 mV}}\n\
              input: {{type: noise, mean: {current} pA, sigma: {sigma_i} pA*sqrt(ms)}}\n"
         );

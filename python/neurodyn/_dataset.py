@@ -13,9 +13,6 @@ FORMATS = ("pandas", "polars", "arrow")
 # ``params=True`` joins every other column.
 _BOOKKEEPING = ("run_id", "run_key", "seed", "status", "error", "n_spikes", "wall_s")
 
-# Figures drawn for report() when no runs are named, as on the command line.
-_DEFAULT_REPORT_RUNS = 8
-
 
 def open(path):  # noqa: A001 - neurodyn.open, as in the issue's API
     """Open the finished dataset at ``path``; it is verified against its manifests
@@ -248,8 +245,7 @@ class Dataset:
 
     def report(self, runs=None):
         """Write the self-contained HTML report (report/index.html) with figures of
-        ``runs`` (default: the first eight) and return its path."""
+        ``runs`` (default: every run up to the report's cap, as ``neurodyn report``)
+        and return its path."""
         ids = _run_ids(runs)
-        if ids is None:
-            ids = list(range(min(_DEFAULT_REPORT_RUNS, self._runs_table().num_rows)))
-        return Path(_native.report(str(self.path), ids))
+        return Path(_native.report(str(self.path), [] if ids is None else ids))

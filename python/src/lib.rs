@@ -225,7 +225,7 @@ impl Run {
         };
         let d = PyDict::new(py);
         d.set_item("out", summary.out.display().to_string())?;
-        d.set_item("ran", summary.ran.len())?;
+        d.set_item("ran", summary.ran.runs)?;
         d.set_item("committed", summary.committed)?;
         d.set_item("total", summary.total)?;
         d.set_item("complete", summary.complete)?;

@@ -14,14 +14,12 @@ use crate::store::layout::{self, is_fi_value, RUNS};
 use crate::store::parquet::write_atomic;
 use crate::store::reader::{self as table, Runs};
 use crate::store::{ReadError, Reader};
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Field, Float64Type, Schema, UInt32Type, UInt64Type};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, UInt32Type, UInt64Type};
 use arrow::util::display::array_value_to_string;
-use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Version of the golden file layout; a file of another version is refused.
 pub const GOLDEN_FORMAT: u32 = 1;
@@ -312,24 +310,12 @@ fn neuron_snaps(b: &RecordBatch, path: &Path) -> Result<Vec<(u32, NeuronSnap)>, 
         .collect())
 }
 
-/// The F-I table computed in memory, as fi_curve.parquet would read back: each
-/// column gets the Arrow type the file would give it, so cells print the same.
-fn fi_points_of(df: &DataFrame) -> Result<Vec<FiPoint>, SnapshotError> {
-    let mut fields = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
-    for c in df.columns() {
-        let (t, a) = fi::to_arrow(c)?;
-        fields.push(Field::new(c.name().as_str(), t, true));
-        arrays.push(a);
-    }
+/// The F-I table computed in memory, typed as fi_curve.parquet holds it, so cells
+/// print the same as the file's.
+fn fi_points_of(table: &RecordBatch) -> Result<Vec<FiPoint>, SnapshotError> {
+    let entry = layout::FI_CURVE.entry();
     let mut out = Vec::new();
-    if df.height() > 0 {
-        let entry = layout::FI_CURVE.entry();
-        let path = Path::new(&entry);
-        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-            .map_err(|e| ReadError::format(path, e))?;
-        batch_points(&batch, path, &mut out)?;
-    }
+    batch_points(table, Path::new(&entry), &mut out)?;
     Ok(out)
 }
 

@@ -217,9 +217,9 @@ impl Log {
     /// quiet, what the analysis wrote (in text a line of its own before the summary,
     /// so that the summary is the last line either way).
     pub fn summary(self, s: &Summary, shard: Shard) {
-        let ran = s.ran.len();
-        let failed = s.ran.iter().filter(|r| !r.ok).count();
-        let spikes: u64 = s.ran.iter().map(|r| r.n_spikes).sum();
+        let ran = s.ran.runs;
+        let failed = s.ran.failed.len();
+        let spikes = s.ran.spikes;
         match self.format {
             Format::Text => {
                 if let (Some(a), false) = (&s.analysis, self.quiet) {

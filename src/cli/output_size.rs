@@ -31,8 +31,8 @@ pub fn assess(plan: &plan::Plan, opts: &RunOptions) -> Result<Option<String>, Fa
     } else {
         Default::default()
     };
-    let todo = plan.runs.iter().filter(|r| !committed.contains(&r.run_id));
-    let estimate = plan::OutputEstimate::of(todo);
+    let todo = (0..plan.len() as u32).filter(|id| !committed.contains(id));
+    let estimate = plan.estimate_of(todo);
     let size = format!(
         "about {} ({} of traces, {} of spikes if the neurons fire at {} Hz)",
         bytes(estimate.bytes()),

@@ -54,7 +54,7 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
             println!(
                 "experiment {}: {} runs, {} neuron-steps",
                 plan.name,
-                plan.runs.len(),
+                plan.len(),
                 plan.neuron_steps()
             );
             for a in &plan.axes {
@@ -124,7 +124,7 @@ impl Summary {
         let e = plan.output_estimate();
         Summary {
             name: plan.name.clone(),
-            runs: plan.runs.len(),
+            runs: plan.len(),
             neuron_steps: plan.neuron_steps(),
             // The plan keeps its axes as "scope.path: n", the text output's form.
             axes: plan
@@ -200,7 +200,7 @@ impl Serialize for Parameters<'_> {
 fn print_runs(plan: &plan::Plan) -> Result<(), Failure> {
     let columns = parameter_columns(plan);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = plan.runs.iter().try_for_each(|r| {
+    let written = plan.chunks(1 << 12).flatten().try_for_each(|r| {
         let run = Run {
             run_id: r.run_id,
             run_key: &r.key,

@@ -1,18 +1,17 @@
 //! `neurodyn plot`: draw a dataset's figures into RESULTS/plots/.
 
 use super::failure::Failure;
-use crate::analysis::{self, AnalysisError};
+use crate::analysis;
 use crate::plot;
 use crate::store::layout;
-use crate::store::Dataset;
 use clap::ValueEnum;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The dataset folder
     results: PathBuf,
-    /// Runs to draw (default: the first 8)
+    /// Runs to draw (default: 8, spread over the experiment's labels in its order)
     #[arg(long = "run", value_name = "ID")]
     runs: Vec<u32>,
     /// Figure kinds (default: all)
@@ -38,16 +37,8 @@ enum Format {
     Svg,
 }
 
-/// The runs figures are drawn for: those asked for, else the first eight.
-pub fn default_runs(root: &Path, runs: Vec<u32>) -> Result<Vec<u32>, Failure> {
-    if !runs.is_empty() {
-        return Ok(runs);
-    }
-    let n = Dataset::read(root)
-        .map(|d| d.meta.runs)
-        .map_err(|e| Failure::from(AnalysisError::Store(e)))?;
-    Ok((0..n.min(8) as u32).collect())
-}
+/// Runs drawn when none are named.
+const DEFAULT_RUNS: usize = 8;
 
 pub fn execute(args: Args) -> Result<u8, Failure> {
     let root = &args.results;
@@ -56,8 +47,13 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
     }
     // Opened (and verified) once for every figure.
     let reader = crate::open_dataset(root)?;
+    let figures = plot::Figures::new(&reader);
     let asked = !args.runs.is_empty();
-    let runs = default_runs(root, args.runs)?;
+    let runs = if asked {
+        args.runs
+    } else {
+        figures.structure.pick(DEFAULT_RUNS)
+    };
     let kinds: Vec<plot::Kind> = if args.kinds.is_empty() {
         plot::Kind::ALL.to_vec()
     } else {
@@ -87,11 +83,11 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
     let run_figures = kinds.iter().any(|&k| k != plot::Kind::Fi);
     for kind in kinds {
         if kind == plot::Kind::Fi {
-            written += plot::draw(&reader, kind, None, &formats)?.len();
+            written += figures.draw(kind, None, &formats)?.len();
             continue;
         }
         for (k, &id) in runs.iter().enumerate() {
-            for p in plot::draw(&reader, kind, Some(id), &formats)? {
+            for p in figures.draw(kind, Some(id), &formats)? {
                 println!("{}", p.display());
                 written += 1;
                 per_run[k] += 1;

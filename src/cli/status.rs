@@ -112,7 +112,7 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
             println!(
                 "{}: {} runs, {missing} missing, {failed} failed{}",
                 root.display(),
-                plan.runs.len(),
+                plan.len(),
                 if !damage.is_empty() {
                     format!(", damaged ({} problems)", damage.len())
                 } else if complete {

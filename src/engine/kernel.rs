@@ -3,7 +3,7 @@
 //! way. Kept apart so that it stays branch-free (and vectorised), and so that the
 //! kernel benchmarks (benches/kernels.rs) time exactly what the engine runs.
 
-use super::integrate::{Currents, Integrator};
+use super::integrate::{bridge_exponent, Currents, Integrator, BRIDGE_EXPONENT_LIMIT};
 use crate::model::Dynamics;
 
 /// The model of each neuron of a block: one shared by all ([`Same`]) or one per neuron
@@ -89,6 +89,49 @@ impl Drive for PerNeuron<'_> {
     }
 }
 
+/// Which plain steps must also be tested for a threshold crossing between grid points
+/// (`integrate::bridge_crossing`): none ([`GridOnly`], the common case, compiled
+/// away), or those of neurons under white noise whose crossing probability is worth
+/// a draw ([`Bridge`]).
+pub trait CrossingTest: Copy {
+    fn near(self, j: usize, theta: f64, v0: f64, v1: f64, h: f64) -> bool;
+    /// The same for the first n neurons, cut up front (no bounds checks in the loop).
+    fn first(self, n: usize) -> Self;
+}
+
+/// Crossings are seen only at grid points.
+#[derive(Clone, Copy)]
+pub struct GridOnly;
+
+/// Neuron j's V has the white-noise variance rate `self.0[j]` (mV²/ms; 0 when not
+/// tested).
+#[derive(Clone, Copy)]
+pub struct Bridge<'a>(pub &'a [f64]);
+
+impl CrossingTest for GridOnly {
+    #[inline(always)]
+    fn near(self, _j: usize, _theta: f64, _v0: f64, _v1: f64, _h: f64) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn first(self, _n: usize) -> Self {
+        self
+    }
+}
+
+impl CrossingTest for Bridge<'_> {
+    /// Also true when v1 is at or above θ (the step is slow anyway); false for a
+    /// variance of 0, where the exponent is +inf or NaN.
+    #[inline(always)]
+    fn near(self, j: usize, theta: f64, v0: f64, v1: f64, h: f64) -> bool {
+        bridge_exponent(self.0[j], theta, v0, v1, h) < BRIDGE_EXPONENT_LIMIT
+    }
+    #[inline(always)]
+    fn first(self, n: usize) -> Self {
+        Bridge(&self.0[..n])
+    }
+}
+
 /// What one step of a block shares: its start `t` and length `h`, the deterministic
 /// current `det`, each neuron's own additive current `noise` (bias and noise draws),
 /// and the end of each neuron's refractory period `until`.
@@ -118,21 +161,39 @@ pub fn plain_steps<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
 ) -> bool {
     // A handful of neurons gain nothing from vectors and would pay for the call; the
     // portable loop is inlined into the caller instead.
+    plain_steps_with::<M, I, P, D, GridOnly>(models, step, GridOnly, v, w, slow)
+}
+
+/// [`plain_steps`], also flagging the neurons whose step must be tested for a crossing
+/// between grid points (`crossings`).
+#[inline(always)]
+pub fn plain_steps_with<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive, B: CrossingTest>(
+    models: P,
+    step: &Step<D>,
+    crossings: B,
+    v: &mut [f64],
+    w: &mut [f64],
+    slow: &mut [bool],
+) -> bool {
     if v.len() < 8 {
-        return plain_steps_portable::<M, I, P, D>(models, step, v, w, slow);
+        return plain_steps_portable::<M, I, P, D, B>(models, step, crossings, v, w, slow);
     }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { plain_steps_avx512::<M, I, P, D>(models, step, v, w, slow) };
+            return unsafe {
+                plain_steps_avx512::<M, I, P, D, B>(models, step, crossings, v, w, slow)
+            };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { plain_steps_avx2::<M, I, P, D>(models, step, v, w, slow) };
+            return unsafe {
+                plain_steps_avx2::<M, I, P, D, B>(models, step, crossings, v, w, slow)
+            };
         }
     }
-    plain_steps_portable::<M, I, P, D>(models, step, v, w, slow)
+    plain_steps_portable::<M, I, P, D, B>(models, step, crossings, v, w, slow)
 }
 
 /// The portable loop compiled with a target feature enabled, so that it is vectorised
@@ -141,14 +202,15 @@ macro_rules! compiled_for {
     ($name:ident, $feature:literal) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
-        unsafe fn $name<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
+        unsafe fn $name<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive, B: CrossingTest>(
             models: P,
             step: &Step<D>,
+            crossings: B,
             v: &mut [f64],
             w: &mut [f64],
             slow: &mut [bool],
         ) -> bool {
-            plain_steps_portable::<M, I, P, D>(models, step, v, w, slow)
+            plain_steps_portable::<M, I, P, D, B>(models, step, crossings, v, w, slow)
         }
     };
 }
@@ -157,9 +219,10 @@ compiled_for!(plain_steps_avx512, "avx512f");
 compiled_for!(plain_steps_avx2, "avx2");
 
 #[inline(always)]
-fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
+fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive, B: CrossingTest>(
     models: P,
     step: &Step<D>,
+    crossings: B,
     v: &mut [f64],
     w: &mut [f64],
     slow: &mut [bool],
@@ -170,6 +233,7 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
     let (w, slow) = (&mut w[..n], &mut slow[..n]);
     let (noise, until) = (&step.noise[..n], &step.until[..n]);
     let det = step.det.first(n);
+    let crossings = crossings.first(n);
     let h = step.h;
     let mut any = false;
     for j in 0..n {
@@ -182,14 +246,17 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive>(
         };
         let (v0, w0) = (v[j], w[j]);
         let (v1, w1, dv0) = I::step_and_slope(&model, v0, w0, i, h);
-        // Refractory, a spike, a non-finite state, or a step that starts in the
-        // upswing (redone in sub-steps); `|` rather than `||` and selects rather
-        // than ifs keep the loop free of branches.
+        // Refractory, a spike, a non-finite state, a step that starts in the upswing
+        // (redone in sub-steps) or one that may have crossed between grid points;
+        // `|` rather than `||` and selects rather than ifs keep the loop free of
+        // branches.
+        let theta = model.spike_voltage();
         let s = (until[j] > step.t)
-            | (v1 >= model.spike_voltage())
+            | (v1 >= theta)
             | v1.is_nan()
             | !w1.is_finite()
-            | model.needs_substeps(v0, dv0, h);
+            | model.needs_substeps(v0, dv0, h)
+            | crossings.near(j, theta, v0, v1, h);
         slow[j] = s;
         any |= s;
         v[j] = if s { v0 } else { v1 };
@@ -243,12 +310,24 @@ mod tests {
         ) -> (Vec<u64>, Vec<bool>) {
             let (mut v, mut w) = (v.to_vec(), w.to_vec());
             let mut slow = vec![false; v.len()];
-            let f = if portable {
-                plain_steps_portable::<Adex, I, Same<Adex>, Shared>
+            if portable {
+                plain_steps_portable::<Adex, I, Same<Adex>, Shared, GridOnly>(
+                    Same(*m),
+                    step,
+                    GridOnly,
+                    &mut v,
+                    &mut w,
+                    &mut slow,
+                );
             } else {
-                plain_steps::<Adex, I, Same<Adex>, Shared>
-            };
-            f(Same(*m), step, &mut v, &mut w, &mut slow);
+                plain_steps::<Adex, I, Same<Adex>, Shared>(
+                    Same(*m),
+                    step,
+                    &mut v,
+                    &mut w,
+                    &mut slow,
+                );
+            }
             let bits = [v, w].concat().iter().map(|x| x.to_bits()).collect();
             (bits, slow)
         }

@@ -243,7 +243,7 @@ mod tests {
              model: {{type: lif}}\ninput: {{type: constant, amplitude: 700 pA}}\n\
              record: {{variables: [V]}}\n"
         );
-        plan(&parse(&text).unwrap()).unwrap().runs.remove(0)
+        plan(&parse(&text).unwrap()).unwrap().spec(0).into_owned()
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! A population of neurons, from one run or from many packed runs, cut into blocks
 //! and each block stepped through the whole run as a struct of arrays: inputs and
 //! noise draws, the fast path (a plain step with no spike), and the slow path
-//! (refractory hold, crossing located inside the step, reset, rest of the step).
-//! Every neuron carries its own run's model, input, seed streams and failure, so a
-//! run gives the same numbers whichever neurons it shares a block with.
+//! (refractory hold, crossing located inside the step or between grid points, reset,
+//! rest of the step). Every neuron carries its own run's model, input, seed streams
+//! and failure, so a run gives the same numbers whichever neurons it shares a block
+//! with.
 
-use super::integrate::{Currents, Integrator};
-use super::kernel::{self, Each, PerNeuron, Same, Shared};
+use super::integrate::{bridge_crossing, Currents, Integrator};
+use super::kernel::{self, Bridge, CrossingTest, Drive, Each, GridOnly, PerNeuron, Same, Shared};
 use super::{EngineError, Outcome, Sink, SinkError, TraceChunk, MAX_BLOCK, TRACE_ROWS_PER_BLOCK};
-use crate::experiment::spec::{InitValue, NeuronValues, RunSpec};
+use crate::experiment::spec::{Crossings, InitValue, NeuronValues, RunSpec};
 use crate::model::{Model, Params};
 use crate::seed;
 use crate::stimulus::Input;
@@ -248,6 +249,9 @@ struct Segment<'a> {
     input: Cow<'a, Input>,
     range: Range<usize>,
     steady: bool,
+    /// The membrane time constant of its neurons under `exact` (NaN when they differ
+    /// or the method does not weight the input).
+    tau: f64,
 }
 
 /// Per-neuron state of a block, in parallel arrays indexed by j.
@@ -284,6 +288,9 @@ struct Block<'a, M> {
     coefficients: Vec<(f64, f64)>,
     /// Each neuron's constant per-neuron current (`spread` stimuli).
     bias: Vec<f64>,
+    /// Each neuron's white-noise variance rate of V (mV²/ms) where crossings between
+    /// grid points are tested, else 0; empty when no neuron of the block is tested.
+    bridge_var: Vec<f64>,
     spikes: Vec<Vec<f64>>,
     /// Recorded neurons of this block: (j, buffer).
     traces: Vec<(usize, TraceChunk)>,
@@ -345,6 +352,7 @@ impl<'a, M: Model> Block<'a, M> {
             noise_x: Vec::new(),
             coefficients: Vec::new(),
             bias: Vec::with_capacity(n),
+            bridge_var: Vec::with_capacity(n),
             spikes: vec![Vec::new(); n],
             traces: Vec::new(),
         };
@@ -394,8 +402,17 @@ impl<'a, M: Model> Block<'a, M> {
                 input: Cow::Borrowed(&spec.input),
                 range: start..start + count,
                 steady,
+                tau: f64::NAN,
             });
         }
+        // The variance rate of V's white noise is (gain × σ)² summed over the run's
+        // white sources, shared ones included (each is white in time).
+        let white: f64 = noises
+            .iter()
+            .filter(|nz| nz.tau.is_none())
+            .map(|nz| nz.sigma * nz.sigma)
+            .sum();
+        let tested = spec.crossings == Crossings::Bridge && white > 0.0;
         for k in 0..count {
             let neuron = part.first + k as u32;
             let j = start + k;
@@ -406,10 +423,15 @@ impl<'a, M: Model> Block<'a, M> {
                 w,
             } = values.next().unwrap_or_default();
             let params = params.unwrap_or(spec.params);
-            self.models.push(if params.identical(&spec.params) {
+            let model = if params.identical(&spec.params) {
                 run_model
             } else {
                 M::new(&params)
+            };
+            self.models.push(model);
+            self.bridge_var.push(match model.noise_gain() {
+                Some(gain) if tested => gain * gain * white,
+                _ => 0.0,
             });
             match first_params {
                 None => *first_params = Some(params),
@@ -422,6 +444,7 @@ impl<'a, M: Model> Block<'a, M> {
                     input,
                     range: j..j + 1,
                     steady,
+                    tau: f64::NAN,
                 });
             }
             self.segment_of.push(self.segments.len() - 1);
@@ -490,16 +513,31 @@ impl<'a, M: Model> Block<'a, M> {
                 self.fire(j, 0.0, self.w[j]);
             }
         }
-        if self.segments.len() > 1 {
+        // Under `exact` each segment's input is weighted by its neurons' membrane
+        // kernel: one τ per segment when they share it, else one per neuron.
+        if I::WEIGHTED {
+            for seg in &mut self.segments {
+                let tau = self.models[seg.range.start].exact_tau();
+                let same = self.models[seg.range.clone()]
+                    .iter()
+                    .all(|m| m.exact_tau().to_bits() == tau.to_bits());
+                seg.tau = if same { tau } else { f64::NAN };
+            }
+        }
+        let by_neuron = I::WEIGHTED && self.segments.iter().any(|s| s.tau.is_nan());
+        if self.segments.len() > 1 || by_neuron {
             self.det_start = vec![0.0; n];
             self.det_mid = vec![0.0; n];
             self.det_end = vec![0.0; n];
+        }
+        if self.bridge_var.iter().all(|&x| x == 0.0) {
+            self.bridge_var = Vec::new();
         }
         // Steady inputs are evaluated once; only the others at every step.
         let mut moving = Vec::new();
         for s in 0..self.segments.len() {
             if self.segments[s].steady {
-                self.fill_det(s, 0.0, dt);
+                self.fill_det::<I>(s, 0.0, dt);
             } else {
                 moving.push(s);
             }
@@ -513,7 +551,7 @@ impl<'a, M: Model> Block<'a, M> {
             let t_end = (step + 1) as f64 * dt;
             let h = t_end - t;
             for &s in &moving {
-                self.fill_det(s, t, t_end);
+                self.fill_det::<I>(s, t, t_end);
             }
             self.draw_noise(&mut noise_now);
             if step % every == 0 && !self.traces.is_empty() {
@@ -588,7 +626,7 @@ impl<'a, M: Model> Block<'a, M> {
         slow: &mut [bool],
     ) -> bool {
         let (v, w) = (&mut self.v, &mut self.w);
-        let (one, all) = (Same(self.models[0]), Each(&self.models[..]));
+        let (models, same, bridge) = (&self.models[..], self.same, &self.bridge_var[..]);
         let until = &self.refractory_until;
         if self.det_start.is_empty() {
             let det = Shared(self.det);
@@ -599,11 +637,7 @@ impl<'a, M: Model> Block<'a, M> {
                 noise,
                 until,
             };
-            return if self.same {
-                kernel::plain_steps::<M, I, _, _>(one, &step, v, w, slow)
-            } else {
-                kernel::plain_steps::<M, I, _, _>(all, &step, v, w, slow)
-            };
+            return plain_steps_for::<M, I, _>(models, same, bridge, &step, v, w, slow);
         }
         let det = PerNeuron {
             start: &self.det_start,
@@ -617,20 +651,24 @@ impl<'a, M: Model> Block<'a, M> {
             noise,
             until,
         };
-        if self.same {
-            kernel::plain_steps::<M, I, _, _>(one, &step, v, w, slow)
-        } else {
-            kernel::plain_steps::<M, I, _, _>(all, &step, v, w, slow)
-        }
+        plain_steps_for::<M, I, _>(models, same, bridge, &step, v, w, slow)
     }
 
-    /// The deterministic current of segment `s` over the step [t, t_end].
-    fn fill_det(&mut self, s: usize, t: f64, t_end: f64) {
+    /// The deterministic current of segment `s` over the step [t, t_end]; under
+    /// `exact` its midpoint is the input's mean under the membrane kernel.
+    fn fill_det<I: Integrator<M>>(&mut self, s: usize, t: f64, t_end: f64) {
         let seg = &self.segments[s];
         let h = t_end - t;
+        let mid = if !I::WEIGHTED {
+            seg.input.at(t + 0.5 * h)
+        } else if seg.tau.is_nan() {
+            f64::NAN // filled per neuron below
+        } else {
+            seg.input.weighted(t, h, seg.tau)
+        };
         let det = Currents {
             start: seg.input.at(t),
-            mid: seg.input.at(t + 0.5 * h),
+            mid,
             // The left limit: a step that ends where an input switches must not see
             // the new value (that would move the switch by dt/6 under rk4).
             end: seg.input.before(t_end),
@@ -641,8 +679,14 @@ impl<'a, M: Model> Block<'a, M> {
         }
         let range = seg.range.clone();
         self.det_start[range.clone()].fill(det.start);
-        self.det_mid[range.clone()].fill(det.mid);
-        self.det_end[range].fill(det.end);
+        self.det_end[range.clone()].fill(det.end);
+        if mid.is_nan() {
+            for j in range {
+                self.det_mid[j] = seg.input.weighted(t, h, self.models[j].exact_tau());
+            }
+        } else {
+            self.det_mid[range].fill(mid);
+        }
     }
 
     /// Record the first failure of neuron j's run and stop advancing its neurons.
@@ -721,8 +765,18 @@ impl<'a, M: Model> Block<'a, M> {
         let neuron = self.neuron(j);
         let input: &Input = &self.segments[self.segment_of[j]].input;
         let theta = m.spike_voltage();
+        let tau = m.exact_tau();
+        let var = self.bridge_var.get(j).copied().unwrap_or(0.0);
         let current = |t: f64| input.at(t) + noise;
         let current_before = |t: f64| input.before(t) + noise;
+        // The current over [t, t + s] as the method sees it (see `fill_det`).
+        let mid = |t: f64, s: f64| {
+            if I::WEIGHTED {
+                input.weighted(t, s, tau) + noise
+            } else {
+                current(t + 0.5 * s)
+            }
+        };
         let (mut v, mut w) = (self.v[j], self.w[j]);
         let mut t = t0;
         let mut fired = 0;
@@ -747,7 +801,7 @@ impl<'a, M: Model> Block<'a, M> {
             };
             let at = |s: f64| Currents {
                 start: current(t),
-                mid: current(t + 0.5 * s),
+                mid: mid(t, s),
                 end: current_before(t + s),
             };
             let (v1, w1) = I::step(&m, v, w, at(h), h);
@@ -759,7 +813,15 @@ impl<'a, M: Model> Block<'a, M> {
                     w: w1,
                 });
             }
-            if v1 < theta {
+            // Below threshold at the step's end: under white noise the path may still
+            // have crossed in between (`bridge_crossing`, drawn from the neuron's own
+            // stream, so its use depends only on this neuron's own trajectory).
+            let between = if v1 < theta && var > 0.0 {
+                bridge_crossing(&mut self.rngs[j], var, theta, v, v1, h)
+            } else {
+                None
+            };
+            if v1 < theta && between.is_none() {
                 v = v1;
                 w = w1;
                 t += h;
@@ -768,7 +830,10 @@ impl<'a, M: Model> Block<'a, M> {
                 }
                 break;
             }
-            let s = I::crossing(&m, v, w, h, &at);
+            let s = match between {
+                Some(s) => s,
+                None => I::crossing(&m, v, w, h, &at),
+            };
             let (_, w_at) = I::step(&m, v, w, at(s), s);
             t += s;
             fired += 1;
@@ -826,6 +891,40 @@ impl<'a, M: Model> Block<'a, M> {
             self.spikes[0].clear();
         }
         Ok(())
+    }
+}
+
+/// The kernel for one form of the drive, with the block's one model or one per
+/// neuron, and with the test for crossings between grid points where any neuron needs
+/// it (`bridge` not empty).
+fn plain_steps_for<M: Model, I: Integrator<M>, D: Drive>(
+    models: &[M],
+    same: bool,
+    bridge: &[f64],
+    step: &kernel::Step<D>,
+    v: &mut [f64],
+    w: &mut [f64],
+    slow: &mut [bool],
+) -> bool {
+    fn with<M: Model, I: Integrator<M>, D: Drive, B: CrossingTest>(
+        models: &[M],
+        same: bool,
+        step: &kernel::Step<D>,
+        test: B,
+        v: &mut [f64],
+        w: &mut [f64],
+        slow: &mut [bool],
+    ) -> bool {
+        if same {
+            kernel::plain_steps_with::<M, I, _, D, B>(Same(models[0]), step, test, v, w, slow)
+        } else {
+            kernel::plain_steps_with::<M, I, _, D, B>(Each(models), step, test, v, w, slow)
+        }
+    }
+    if bridge.is_empty() {
+        with::<M, I, D, _>(models, same, step, GridOnly, v, w, slow)
+    } else {
+        with::<M, I, D, _>(models, same, step, Bridge(bridge), v, w, slow)
     }
 }
 

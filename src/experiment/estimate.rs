@@ -52,32 +52,65 @@ pub struct OutputEstimate {
     pub spike_bytes: u64,
 }
 
+/// One run's part of an [`OutputEstimate`], before rounding: what a plan keeps per
+/// kind of run so that the estimate of any share of its runs is a sum.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EstimateShare {
+    trace_rows: f64,
+    trace_bytes: f64,
+    spikes: f64,
+}
+
+impl EstimateShare {
+    /// What `r` writes. f64 throughout: 10^10 steps of 4·10^9 neurons overflow u64
+    /// products, and an estimate needs no more than f64's digits.
+    pub fn of(r: &RunSpec) -> EstimateShare {
+        let mut share = EstimateShare::default();
+        if r.record.any() {
+            let rows =
+                r.steps.div_ceil(u64::from(r.record.every)) as f64 * r.record.neurons.len() as f64;
+            let mut per_row = TRACE_KEY_BYTES;
+            if r.record.v {
+                per_row += TRACE_V_BYTES;
+            }
+            if r.record.i && r.input.noises().any(|n| n.sigma > 0.0) {
+                per_row += TRACE_I_NOISE_BYTES;
+            } else if r.record.i {
+                per_row += TRACE_I_BYTES;
+            }
+            if r.record.w && r.model().has_w() {
+                per_row += TRACE_W_BYTES;
+            }
+            share.trace_rows = rows;
+            share.trace_bytes = rows * per_row;
+        }
+        share.spikes = f64::from(r.neurons) * r.duration / 1000.0 * NOMINAL_RATE_HZ;
+        share
+    }
+
+    /// The bits of each part, so that runs of one kind can be told apart by hashing.
+    pub fn bits(&self) -> [u64; 3] {
+        [
+            self.trace_rows.to_bits(),
+            self.trace_bytes.to_bits(),
+            self.spikes.to_bits(),
+        ]
+    }
+}
+
 impl OutputEstimate {
     /// The estimate for `runs` (a plan, one shard's share, or the runs left to do).
     pub fn of<'a>(runs: impl IntoIterator<Item = &'a RunSpec>) -> OutputEstimate {
-        // f64 throughout: 10^10 steps of 4·10^9 neurons overflow u64 products, and
-        // an estimate needs no more than f64's digits. `as u64` saturates.
+        OutputEstimate::sum(runs.into_iter().map(EstimateShare::of))
+    }
+
+    /// The estimate of runs given by their shares. `as u64` saturates.
+    pub fn sum(shares: impl IntoIterator<Item = EstimateShare>) -> OutputEstimate {
         let (mut trace_rows, mut trace_bytes, mut spikes) = (0.0, 0.0, 0.0);
-        for r in runs {
-            if r.record.any() {
-                let rows = r.steps.div_ceil(u64::from(r.record.every)) as f64
-                    * r.record.neurons.len() as f64;
-                let mut per_row = TRACE_KEY_BYTES;
-                if r.record.v {
-                    per_row += TRACE_V_BYTES;
-                }
-                if r.record.i && r.input.noises().any(|n| n.sigma > 0.0) {
-                    per_row += TRACE_I_NOISE_BYTES;
-                } else if r.record.i {
-                    per_row += TRACE_I_BYTES;
-                }
-                if r.record.w && r.model().has_w() {
-                    per_row += TRACE_W_BYTES;
-                }
-                trace_rows += rows;
-                trace_bytes += rows * per_row;
-            }
-            spikes += f64::from(r.neurons) * r.duration / 1000.0 * NOMINAL_RATE_HZ;
+        for s in shares {
+            trace_rows += s.trace_rows;
+            trace_bytes += s.trace_bytes;
+            spikes += s.spikes;
         }
         OutputEstimate {
             trace_rows: trace_rows as u64,

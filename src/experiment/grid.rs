@@ -8,6 +8,7 @@ use crate::units::{self, Decimal, Dim};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+use std::borrow::Cow;
 use std::fmt;
 
 /// One axis as written: a list of values or a range.
@@ -72,7 +73,7 @@ pub struct Axis {
     pub path: String,
     /// Where the axis is declared, for error messages (e.g. `grid`, `variants[1].zip[0]`).
     pub scope: String,
-    pub values: Vec<Spanned<Scalar>>,
+    pub values: Values,
 }
 
 fn loc<T>(s: &Spanned<T>) -> Option<Location> {
@@ -239,23 +240,95 @@ fn written(value: f64, dim: Option<Dim>) -> Scalar {
     }
 }
 
-/// Generate an axis's values. Linear ranges are computed as exact rationals of the
+/// How a range's k-th value is computed (see [`expand`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Rule {
+    /// (ia·den + (ib − ia)·k)/den · 10^e
+    Lin {
+        ia: i128,
+        ib: i128,
+        den: i128,
+        e: i32,
+    },
+    /// from fa to fb evenly in logarithms, n values
+    Log { fa: f64, fb: f64 },
+    /// (ia + is·k) · 10^e
+    Step { ia: i128, is: i128, e: i32 },
+}
+
+/// An axis's values: as listed, or a range computed value by value when asked for,
+/// so that an axis of 10^7 values costs nothing until its points are resolved.
+#[derive(Debug, Clone)]
+pub enum Values {
+    Listed(Vec<Spanned<Scalar>>),
+    Range {
+        rule: Rule,
+        n: usize,
+        dim: Option<Dim>,
+        referenced: serde_saphyr::Location,
+        defined: serde_saphyr::Location,
+    },
+}
+
+impl Values {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Listed(v) => v.len(),
+            Values::Range { n, .. } => *n,
+        }
+    }
+
+    /// Value `k` (< len), as the text the planner reads back.
+    pub fn get(&self, k: usize) -> Cow<'_, Spanned<Scalar>> {
+        let (rule, n, dim, referenced, defined) = match self {
+            Values::Listed(v) => return Cow::Borrowed(&v[k]),
+            Values::Range {
+                rule,
+                n,
+                dim,
+                referenced,
+                defined,
+            } => (rule, *n, *dim, *referenced, *defined),
+        };
+        // `expand` checked the largest k, so no product here overflows.
+        let value = match *rule {
+            Rule::Lin { ia, ib, den, e } => {
+                Decimal::ratio_to_f64(ia * den + (ib - ia) * k as i128, den, e)
+            }
+            Rule::Log { fa, fb } => {
+                if k == 0 {
+                    fa
+                } else if k + 1 == n {
+                    fb
+                } else {
+                    // In logarithms, so that wide ranges do not overflow.
+                    let x = (fa.ln() + (fb.ln() - fa.ln()) * k as f64 / (n - 1) as f64).exp();
+                    format!("{x:.14e}").parse().unwrap_or(x)
+                }
+            }
+            Rule::Step { ia, is, e } => Decimal::ratio_to_f64(ia + is * k as i128, 1, e),
+        };
+        Cow::Owned(Spanned {
+            value: written(value, dim),
+            referenced,
+            defined,
+        })
+    }
+}
+
+/// An axis's values, checked. Linear ranges are computed as exact rationals of the
 /// written decimals (value_k = (from·(n−1) + (to−from)·k)/(n−1)), so no value carries
-/// float residue; logspace values are rounded to 15 significant digits.
-pub fn expand(axis: &Spanned<AxisRaw>, key: &str) -> Result<Vec<Spanned<Scalar>>, InputError> {
+/// float residue; logspace values are rounded to 15 significant digits. Range values
+/// are computed when asked for ([`Values::get`]).
+pub fn expand(axis: &Spanned<AxisRaw>, key: &str) -> Result<Values, InputError> {
     let n = axis_len(axis, key)?;
     let at = loc(axis);
-    let spanned = |value: Scalar| Spanned {
-        value,
-        referenced: axis.referenced,
-        defined: axis.defined,
-    };
     let r = match &axis.value {
-        AxisRaw::List(v) => return Ok(v.clone()),
+        AxisRaw::List(v) => return Ok(Values::Listed(v.clone())),
         AxisRaw::Range(r) => r,
     };
-    let mut out = Vec::with_capacity(n as usize);
-    match which(r, key, at)? {
+    let last = n as i128 - 1;
+    let (rule, dim) = match which(r, key, at)? {
         Kind::Lin(a, b, _) => {
             let (pa, pb) = (quantity(a, key)?, quantity(b, key)?);
             if pa.1 != pb.1 {
@@ -271,13 +344,11 @@ pub fn expand(axis: &Spanned<AxisRaw>, key: &str) -> Result<Vec<Spanned<Scalar>>
             }
             let (ia, ib, e) = pa.0.align(pb.0).ok_or_else(|| overflow(key, at))?;
             let den = i128::from(n.max(2) as u32) - 1;
-            for k in 0..n as i128 {
-                let num = ia
-                    .checked_mul(den)
-                    .and_then(|x| (ib - ia).checked_mul(k).and_then(|y| x.checked_add(y)))
-                    .ok_or_else(|| overflow(key, at))?;
-                out.push(spanned(written(Decimal::ratio_to_f64(num, den, e), pa.1)));
-            }
+            // The numerator is linear in k: if its ends fit, every value does.
+            ia.checked_mul(den)
+                .and_then(|x| (ib - ia).checked_mul(last).and_then(|y| x.checked_add(y)))
+                .ok_or_else(|| overflow(key, at))?;
+            (Rule::Lin { ia, ib, den, e }, pa.1)
         }
         Kind::Log(a, b, _) => {
             let (pa, pb) = (quantity(a, key)?, quantity(b, key)?);
@@ -290,31 +361,23 @@ pub fn expand(axis: &Spanned<AxisRaw>, key: &str) -> Result<Vec<Spanned<Scalar>>
                     "logspace needs two positive values of the same dimension".into(),
                 ));
             }
-            for k in 0..n {
-                let v = if k == 0 {
-                    fa
-                } else if k + 1 == n {
-                    fb
-                } else {
-                    // In logarithms, so that wide ranges do not overflow.
-                    let x = (fa.ln() + (fb.ln() - fa.ln()) * k as f64 / (n - 1) as f64).exp();
-                    format!("{x:.14e}").parse().unwrap_or(x)
-                };
-                out.push(spanned(written(v, pa.1)));
-            }
+            (Rule::Log { fa, fb }, pa.1)
         }
         Kind::Step(a, b, s) => {
             let (ia, _, is, common, dim) = step_integers(a, b, s, key, at)?;
-            for k in 0..n as i128 {
-                let num = is
-                    .checked_mul(k)
-                    .and_then(|x| x.checked_add(ia))
-                    .ok_or_else(|| overflow(key, at))?;
-                out.push(spanned(written(Decimal::ratio_to_f64(num, 1, common), dim)));
-            }
+            is.checked_mul(last)
+                .and_then(|x| x.checked_add(ia))
+                .ok_or_else(|| overflow(key, at))?;
+            (Rule::Step { ia, is, e: common }, dim)
         }
-    }
-    Ok(out)
+    };
+    Ok(Values::Range {
+        rule,
+        n: n as usize,
+        dim,
+        referenced: axis.referenced,
+        defined: axis.defined,
+    })
 }
 
 /// A group of axes that advance together: one grid axis alone, or a zip group.
@@ -330,15 +393,16 @@ impl Group {
 }
 
 /// Every point of the product of `groups`, as (scope, path, value) overrides.
-pub fn points(groups: &[Group]) -> Vec<Vec<(&Axis, &Spanned<Scalar>)>> {
-    let mut out: Vec<Vec<(&Axis, &Spanned<Scalar>)>> = vec![Vec::new()];
+#[cfg(test)]
+pub fn points(groups: &[Group]) -> Vec<Vec<Override<'_>>> {
+    let mut out: Vec<Vec<Override<'_>>> = vec![Vec::new()];
     for g in groups {
         let mut next = Vec::with_capacity(out.len() * g.len());
         for prefix in &out {
             for k in 0..g.len() {
                 let mut p = prefix.clone();
                 for axis in &g.axes {
-                    p.push((axis, &axis.values[k]));
+                    p.push((axis, axis.values.get(k)));
                 }
                 next.push(p);
             }
@@ -346,6 +410,30 @@ pub fn points(groups: &[Group]) -> Vec<Vec<(&Axis, &Spanned<Scalar>)>> {
         out = next;
     }
     out
+}
+
+/// One axis's value at a point of the sweep.
+pub type Override<'a> = (&'a Axis, Cow<'a, Spanned<Scalar>>);
+
+/// Points of the groups' product: the product of their lengths.
+pub fn point_count(groups: &[Group]) -> usize {
+    groups.iter().map(Group::len).product()
+}
+
+/// Point `k` of the groups' product, in the order of [`points`] (the last group
+/// advances fastest), without building the others: a streamed plan finds any run's
+/// point again from its index.
+pub fn point_at(groups: &[Group], mut k: usize) -> Vec<Override<'_>> {
+    let mut index = vec![0; groups.len()];
+    for (g, slot) in groups.iter().zip(index.iter_mut()).rev() {
+        *slot = k % g.len();
+        k /= g.len();
+    }
+    groups
+        .iter()
+        .zip(index)
+        .flat_map(|(g, i)| g.axes.iter().map(move |axis| (axis, axis.values.get(i))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -363,11 +451,8 @@ mod tests {
     }
 
     fn values(yaml: &str) -> Vec<String> {
-        expand(&axis(yaml), "a")
-            .unwrap()
-            .into_iter()
-            .map(|s| s.value.to_string())
-            .collect()
+        let v = expand(&axis(yaml), "a").unwrap();
+        (0..v.len()).map(|k| v.get(k).value.to_string()).collect()
     }
 
     #[test]
@@ -414,13 +499,15 @@ mod tests {
         let mk = |path: &str, n: usize| Axis {
             path: path.into(),
             scope: "grid".into(),
-            values: (0..n)
-                .map(|k| Spanned {
-                    value: Scalar::Number(k as f64),
-                    referenced: serde_saphyr::Location::UNKNOWN,
-                    defined: serde_saphyr::Location::UNKNOWN,
-                })
-                .collect(),
+            values: Values::Listed(
+                (0..n)
+                    .map(|k| Spanned {
+                        value: Scalar::Number(k as f64),
+                        referenced: serde_saphyr::Location::UNKNOWN,
+                        defined: serde_saphyr::Location::UNKNOWN,
+                    })
+                    .collect(),
+            ),
         };
         let groups = vec![
             Group {
@@ -433,5 +520,17 @@ mod tests {
         let p = points(&groups);
         assert_eq!(p.len(), 6);
         assert!(p.iter().all(|pt| pt.len() == 3));
+        // Any point is found again from its index alone.
+        assert_eq!(point_count(&groups), 6);
+        for (k, want) in p.iter().enumerate() {
+            let got = point_at(&groups, k);
+            let same = got.len() == want.len()
+                && got
+                    .iter()
+                    .zip(want)
+                    .all(|((a, x), (b, y))| std::ptr::eq(*a, *b) && x.value == y.value);
+            assert!(same, "point {k}");
+        }
+        assert_eq!(point_at(&[], 0).len(), 0);
     }
 }

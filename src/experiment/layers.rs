@@ -27,6 +27,7 @@ pub(super) struct RunRaw {
     pub(super) duration: Set<Q>,
     pub(super) dt: Set<Q>,
     pub(super) method: Option<Set<Spanned<String>>>,
+    pub(super) crossings: Option<Set<Spanned<String>>>,
     pub(super) neurons: Option<Set<Q>>,
     pub(super) model_type: Option<Set<Spanned<String>>>,
     pub(super) model: Vec<(&'static str, Set<Q>)>,
@@ -51,6 +52,7 @@ impl RunRaw {
             duration: set(raw.duration.clone(), "duration", 0),
             dt: set(raw.dt.clone(), "dt", 0),
             method: raw.method.clone().map(|m| set(m, "method", 0)),
+            crossings: raw.crossings.clone().map(|m| set(m, "crossings", 0)),
             neurons: raw.neurons.clone().map(|n| set(n, "neurons", 0)),
             model_type: None,
             model: Vec::new(),
@@ -146,6 +148,13 @@ impl RunRaw {
                 layer: 1,
             });
         }
+        if let Some(m) = &v.crossings {
+            self.crossings = Some(Set {
+                value: m.clone(),
+                path: format!("{prefix}crossings"),
+                layer: 1,
+            });
+        }
     }
 
     /// Apply one grid value at its dotted path.
@@ -162,6 +171,7 @@ impl RunRaw {
             "dt" => self.dt = set(value.clone(), &path, layer),
             "neurons" => self.neurons = Some(set(value.clone(), &path, layer)),
             "method" => self.method = Some(set(text(value), &path, layer)),
+            "crossings" => self.crossings = Some(set(text(value), &path, layer)),
             "model.type" => self.model_type = Some(set(text(value), &path, layer)),
             "initial.V" => self.initial_v = Some(set(InitRaw::Fixed(value.clone()), &path, layer)),
             "initial.w" => self.initial_w = Some(set(InitRaw::Fixed(value.clone()), &path, layer)),
@@ -260,6 +270,7 @@ pub(super) const SWEEPABLE: &[&str] = &[
     "dt",
     "neurons",
     "method",
+    "crossings",
     "model.type",
     "initial.V",
     "initial.w",
@@ -289,6 +300,6 @@ pub(super) fn unknown_path(axis: &Axis, value: &Q) -> InputError {
     paths.extend(input_paths.iter().map(String::as_str));
     match did_you_mean(&axis.path, &paths) {
         Some(m) => e.hint(format!("did you mean '{m}'?")),
-        None => e.hint("sweepable: model.<parameter>, input.<key> or input[k].<key>, initial.V, initial.w, duration, dt, neurons, method"),
+        None => e.hint("sweepable: model.<parameter>, input.<key> or input[k].<key>, initial.V, initial.w, duration, dt, neurons, method, crossings"),
     }
 }

@@ -382,7 +382,14 @@ pub(super) struct Context<'a> {
 }
 
 /// The run-level paths that cannot vary per neuron.
-const RUN_LEVEL: &[&str] = &["duration", "dt", "neurons", "method", "model.type"];
+const RUN_LEVEL: &[&str] = &[
+    "duration",
+    "dt",
+    "neurons",
+    "method",
+    "crossings",
+    "model.type",
+];
 
 /// Every path that may vary per neuron, for did-you-mean hints.
 fn known_paths() -> Vec<String> {

@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 use std::fmt;
 
 /// Top level of an experiment file.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentRaw {
     pub name: Spanned<String>,
@@ -22,6 +22,8 @@ pub struct ExperimentRaw {
     pub dt: Q,
     #[serde(default)]
     pub method: Option<Spanned<String>>,
+    #[serde(default)]
+    pub crossings: Option<Spanned<String>>,
     #[serde(default)]
     pub neurons: Option<Spanned<Scalar>>,
     #[serde(default)]
@@ -49,7 +51,7 @@ pub struct ExperimentRaw {
 }
 
 /// One entry of `variants`: overrides of the base experiment.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariantRaw {
     #[serde(default)]
@@ -62,6 +64,8 @@ pub struct VariantRaw {
     pub initial: Option<InitialRaw>,
     #[serde(default)]
     pub method: Option<Spanned<String>>,
+    #[serde(default)]
+    pub crossings: Option<Spanned<String>>,
     #[serde(default)]
     pub grid: Option<Spanned<AxesRaw>>,
     #[serde(default)]
@@ -335,7 +339,7 @@ impl<'de> Deserialize<'de> for SpannedInit {
 }
 
 /// `record:` — what to record besides spikes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordRaw {
     #[serde(default)]
@@ -389,14 +393,14 @@ impl<'de> Deserialize<'de> for NeuronsRaw {
 }
 
 /// `analysis:` — the analysis window.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisRaw {
     pub window: Spanned<(Q, Q)>,
 }
 
 /// `check:` — tolerances `neurodyn check` uses for this experiment's datasets.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRaw {
     #[serde(default)]

@@ -5,7 +5,7 @@
 use super::layers::*;
 use super::plan::{MAX_NEURON_STEPS, MAX_STEPS};
 use super::raw::{ExperimentRaw, ExtraRaw, InitRaw, InputRaw, NeuronsRaw, StimulusRaw, Q};
-use super::spec::{InitValue, Initial, Method, Record, RunSpec};
+use super::spec::{Crossings, InitValue, Initial, Method, Record, RunSpec};
 use super::tolerances::Tolerances;
 use super::validate::*;
 use super::values::*;
@@ -91,6 +91,10 @@ pub(super) fn resolve_run(
         .at(method.2)
         .hint(format!("use 'rk4' or 'euler' for {}", names(&not, false))));
     }
+    let crossings = match &r.crossings {
+        Some(c) => crossings(&c.value, &c.path)?,
+        None => Crossings::default(),
+    };
     let model_scope = r
         .model_type
         .as_ref()
@@ -135,6 +139,7 @@ pub(super) fn resolve_run(
         replicate: 0,
         params,
         method: method.0,
+        crossings,
         duration,
         dt,
         steps: steps_f as u64,

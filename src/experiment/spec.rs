@@ -29,6 +29,28 @@ impl Method {
     }
 }
 
+/// How threshold crossings are found (the experiment's `crossings`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Crossings {
+    /// At grid points, and between them under white noise by the Brownian bridge
+    /// (models with a fixed threshold, the LIF).
+    #[default]
+    Bridge,
+    /// At grid points only, as Brian2 and NEST find them.
+    Grid,
+}
+
+impl Crossings {
+    pub const ALL: [Crossings; 2] = [Crossings::Bridge, Crossings::Grid];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Crossings::Bridge => "bridge",
+            Crossings::Grid => "grid",
+        }
+    }
+}
+
 /// An initial value: fixed, or drawn per neuron from a normal distribution.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum InitValue {
@@ -74,6 +96,7 @@ pub struct RunSpec {
     /// The model's parameters; they know their model (`model()`).
     pub params: Params,
     pub method: Method,
+    pub crossings: Crossings,
     /// Simulated time in ms; a whole number of steps.
     pub duration: f64,
     pub dt: f64,
@@ -182,6 +205,26 @@ impl RunSpec {
         self.params.kind()
     }
 
+    /// Steps times neurons (saturating: 10^10 steps of 4·10^9 neurons overflow).
+    pub fn neuron_steps(&self) -> u64 {
+        self.steps.saturating_mul(u64::from(self.neurons))
+    }
+
+    /// Relative cost of the run, for balancing batches and shards: neuron-steps
+    /// weighted by the method's work per step, plus the trace rows it writes.
+    pub fn cost(&self) -> u64 {
+        let per_step = match self.method {
+            Method::Rk4 => 4,
+            Method::Euler | Method::Exact => 1,
+        };
+        let samples = if self.record.any() {
+            self.steps / u64::from(self.record.every) * self.record.neurons.len() as u64
+        } else {
+            0
+        };
+        self.steps * u64::from(self.neurons) * per_step + samples
+    }
+
     /// Whether any value of the run varies per neuron.
     pub fn varies_per_neuron(&self) -> bool {
         !self.per_neuron.varied.is_empty()
@@ -219,11 +262,22 @@ impl RunSpec {
         let mut cols = vec![
             Column::new("model", None, Value::Str(self.model().name().into())),
             Column::new("method", None, Value::Str(self.method.name().into())),
+        ];
+        // Only when not the default, so that the runs (and keys) of experiments that do
+        // not set it are what they were before the option existed.
+        if self.crossings != Crossings::default() {
+            cols.push(Column::new(
+                "crossings",
+                None,
+                Value::Str(self.crossings.name().into()),
+            ));
+        }
+        cols.extend([
             Column::quantity("duration", Dim::Time, self.duration),
             Column::quantity("dt", Dim::Time, self.dt),
             Column::new("neurons", None, Value::U64(self.neurons.into())),
             Column::new("replicate", None, Value::U64(self.replicate.into())),
-        ];
+        ]);
         for (info, value) in self.params.iter() {
             cols.push(Column::quantity_of(&["model", info.name], info.dim, value));
         }

@@ -5,6 +5,9 @@ use super::plan::Plan;
 use super::spec::Value;
 use crate::store::runs::parameter_columns;
 
+/// Runs resolved at a time for a streamed plan.
+const CHUNK: usize = 1 << 12;
+
 /// The header line, then one line per run (without line ends). Lines are made as they
 /// are taken, so a plan of a million runs is never held as text. A parameter a run
 /// does not have (a model's key in a run of another model) is an empty field.
@@ -13,7 +16,7 @@ pub fn lines(plan: &Plan) -> impl Iterator<Item = String> + '_ {
     let mut header = vec!["run_id", "run_key", "label", "seed"];
     header.extend(columns.iter().map(|c| c.name.as_str()));
     let header = header.join("\t");
-    let rows = plan.runs.iter().map(move |r| {
+    let rows = plan.chunks(CHUNK).flatten().map(move |r| {
         let params = r.parameters(plan.indexed_inputs);
         let mut row = vec![
             r.run_id.to_string(),

@@ -3,7 +3,7 @@
 //! the file.
 
 use super::raw::{Scalar, Q};
-use super::spec::Method;
+use super::spec::{Crossings, Method};
 use crate::error::{did_you_mean, InputError, Location};
 use crate::model::ModelKind;
 use crate::units::{self, Dim};
@@ -105,5 +105,10 @@ pub(super) fn model_kind(s: &Spanned<String>, key: &str) -> Result<ModelKind, In
 
 pub(super) fn method(s: &Spanned<String>, key: &str) -> Result<Method, InputError> {
     let options: Vec<(&str, Method)> = Method::ALL.iter().map(|m| (m.name(), *m)).collect();
+    choose(s, key, &options)
+}
+
+pub(super) fn crossings(s: &Spanned<String>, key: &str) -> Result<Crossings, InputError> {
+    let options: Vec<(&str, Crossings)> = Crossings::ALL.iter().map(|c| (c.name(), *c)).collect();
     choose(s, key, &options)
 }

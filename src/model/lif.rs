@@ -123,4 +123,12 @@ impl Dynamics for Lif {
         let v_inf = self.e_l + i / self.g_l;
         (v_inf > self.v_th).then(|| self.tau_m * ((v_inf - v) / (v_inf - self.v_th)).ln())
     }
+    /// V(t + h) = E_L + (V − E_L) e^(−h/τ_m) + (1/C) ∫ I(s) e^(−(t + h − s)/τ_m) ds, so
+    /// `exact_step` is exact when given the input's mean under this kernel.
+    fn exact_tau(&self) -> f64 {
+        self.tau_m
+    }
+    fn noise_gain(&self) -> Option<f64> {
+        Some(self.inv_c)
+    }
 }

@@ -212,6 +212,19 @@ pub trait Dynamics: Copy + Send + Sync {
     fn exact_crossing(&self, _v: f64, _i: f64) -> Option<f64> {
         None
     }
+    /// For `method: exact`: the time constant τ of the closed-form step's kernel, by
+    /// which the engine weights the input over a step (`stimulus::Signal::weighted`).
+    fn exact_tau(&self) -> f64 {
+        f64::NAN
+    }
+    /// dV/dt per pA of input current (1/C, mV/(ms·pA)) for models whose spike is the
+    /// crossing of a fixed threshold by a diffusion (the LIF): white noise of
+    /// intensity σ then gives V a variance rate (σ·gain)², and the engine tests the
+    /// path between grid points for a crossing (the Brownian bridge). None for models
+    /// whose upswing, not a threshold, decides the spike.
+    fn noise_gain(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// The registry: one line per model, naming its file (module) and its type. It

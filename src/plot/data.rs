@@ -1,6 +1,7 @@
 //! What a figure needs from the dataset, through its `Reader`: one run's parameters,
 //! its traces and spikes, and the F-I curves.
 
+use super::format;
 use crate::analysis::AnalysisError;
 use crate::model::{ModelKind, Params};
 use crate::store::layout::{self, param, FI_CURVE};
@@ -23,6 +24,8 @@ pub struct RunParams {
     pub v_reset: f64,
     /// The voltage whose crossing is a spike (the model's cut-off or threshold).
     pub v_spike: f64,
+    /// The figure title: label and the values swept within it (`Structure::title`).
+    pub title: String,
 }
 
 /// One run's recorded samples (rows in (neuron, t) order) and spikes.
@@ -142,6 +145,7 @@ fn params(runs: &Runs, id: u32) -> Result<RunParams, AnalysisError> {
         model,
         v_reset,
         v_spike,
+        title: info.label.clone(),
     })
 }
 
@@ -161,11 +165,21 @@ pub fn run_data(reader: &Reader, id: u32) -> Result<RunData, AnalysisError> {
     })
 }
 
-/// One F-I curve: its legend and (current, mean rate, SD) points.
+/// One F-I curve: its legend, its runs' label, (current, mean rate, SD) points and
+/// its rheobase estimate.
 #[derive(Clone, Debug)]
 pub struct Curve {
+    pub legend: String,
     pub label: String,
     pub points: Vec<(f64, f64, f64)>,
+    pub rheobase: Option<f64>,
+}
+
+impl Curve {
+    /// Whether the curve sweeps a current (more than one point).
+    pub fn swept(&self) -> bool {
+        self.points.len() > 1
+    }
 }
 
 /// The curves of fi_curve.parquet, labelled by the parameters that tell them apart.
@@ -196,6 +210,7 @@ pub fn fi_curves(reader: &Reader) -> Result<Vec<Curve>, AnalysisError> {
     let current = table::f64_column(&all, layout::CURRENT.name, &path)?;
     let mean = table::f64_column(&all, &rate(layout::FI_MEAN), &path)?;
     let sd = table::f64_column(&all, &rate(layout::FI_SD), &path)?;
+    let rheobase = table::f64_column(&all, layout::RHEOBASE.name, &path)?;
     // Parameter columns sit between the group and the current.
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let lo = names
@@ -236,17 +251,35 @@ pub fn fi_curves(reader: &Reader) -> Result<Vec<Curve>, AnalysisError> {
             })
         })
         .collect();
+    // A parameter in the legend as its experiment path and its value in the unit
+    // that fits it ("t_ref = 2 ms").
+    let shown = |c: &str, k: usize| {
+        let field = schema.field_with_name(c).ok();
+        let unit = field.and_then(|f| layout::unit_of(f));
+        let v = all
+            .column_by_name(c)
+            .and_then(|a| a.as_primitive_opt::<Float64Type>())
+            .filter(|a| !a.is_null(k));
+        match (unit, v) {
+            (Some(u), Some(a)) => format!(
+                "{} = {}",
+                format::param_name(c, Some(u)),
+                format::quantity(a.value(k), u)
+            ),
+            _ => format!("{} = {}", format::param_name(c, unit), value(c, k)),
+        }
+    };
     let mut curves: Vec<(u32, Curve)> = Vec::new();
     for k in 0..all.num_rows() {
         let g = group.value(k);
         if curves.last().is_none_or(|(last, _)| *last != g) {
-            let label = varying
+            let legend = varying
                 .iter()
                 .map(|c| {
                     if c.as_str() == label {
                         value(c, k)
                     } else {
-                        format!("{c}={}", value(c, k))
+                        shown(c, k)
                     }
                 })
                 .collect::<Vec<_>>()
@@ -254,14 +287,22 @@ pub fn fi_curves(reader: &Reader) -> Result<Vec<Curve>, AnalysisError> {
             curves.push((
                 g,
                 Curve {
-                    label: if label.is_empty() {
+                    legend: if legend.is_empty() {
                         "all runs".into()
                     } else {
-                        label
+                        legend
                     },
+                    label: value(label, k),
                     points: Vec::new(),
+                    rheobase: Some(rheobase)
+                        .filter(|r| !r.is_null(k) && r.value(k).is_finite())
+                        .map(|r| r.value(k)),
                 },
             ));
+        }
+        // A current that varies per neuron has no one value (NaN): nothing to plot.
+        if current.is_null(k) || !current.value(k).is_finite() || mean.is_null(k) {
+            continue;
         }
         let s = if sd.is_null(k) { 0.0 } else { sd.value(k) };
         curves
@@ -271,5 +312,9 @@ pub fn fi_curves(reader: &Reader) -> Result<Vec<Curve>, AnalysisError> {
             .points
             .push((current.value(k), mean.value(k), s));
     }
-    Ok(curves.into_iter().map(|(_, c)| c).collect())
+    Ok(curves
+        .into_iter()
+        .map(|(_, c)| c)
+        .filter(|c| !c.points.is_empty())
+        .collect())
 }

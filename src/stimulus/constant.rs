@@ -1,6 +1,6 @@
 //! `constant`: I = amplitude, at every time.
 
-use super::{no_rules, Key, Signal, StimulusDef, Values};
+use super::{no_rules, Key, Signal, StimulusDef, Values, Window};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -30,6 +30,10 @@ impl Signal for Constant {
     }
 
     fn value(&self, _t: f64, _left: bool) -> f64 {
+        self.amplitude
+    }
+
+    fn weighted(&self, _w: &Window) -> f64 {
         self.amplitude
     }
 }

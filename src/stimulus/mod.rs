@@ -264,6 +264,12 @@ pub trait Signal: fmt::Debug + Send + Sync {
     /// step ending where an input switches does not see the new value.
     fn value(&self, t: f64, left: bool) -> f64;
 
+    /// The waveform's mean over the step `w` weighted by the exponential kernel
+    /// e^(−(t_end − s)/τ): the constant current that moves a linear membrane of time
+    /// constant τ exactly as the waveform does over the step (the LIF's `exact`
+    /// method). Every kind gives its closed form, so `exact` stays exact for it.
+    fn weighted(&self, w: &Window) -> f64;
+
     /// Whether `value` is the same at every time (and both limits), so the engine can
     /// evaluate it once per run instead of at every step.
     fn steady(&self) -> bool {
@@ -392,6 +398,79 @@ impl Stimulus {
     }
 }
 
+/// A step [t, t + h] seen through the kernel e^(−(t + h − s)/τ) of a linear membrane
+/// of time constant τ (finite, positive): the weight and weighted mean time of the
+/// parts of the step a waveform is on, from which each kind writes its closed form
+/// of [`Signal::weighted`]. Weights are fractions of the whole step's,
+/// τ (1 − e^(−h/τ)), so a waveform on over the whole step has weight exactly 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub t: f64,
+    pub end: f64,
+    pub tau: f64,
+    /// expm1(−(end − t)/τ), the whole step's weight over −τ.
+    whole: f64,
+}
+
+impl Window {
+    pub fn new(t: f64, h: f64, tau: f64) -> Window {
+        let end = t + h;
+        Window {
+            t,
+            end,
+            tau,
+            whole: (-(end - t) / tau).exp_m1(),
+        }
+    }
+
+    /// The part of [a, b] inside the step, if any.
+    pub fn clip(&self, a: f64, b: f64) -> Option<(f64, f64)> {
+        let (a, b) = (a.max(self.t), b.min(self.end));
+        (b > a).then_some((a, b))
+    }
+
+    /// The share of the step's weight that falls on [a, b] (clipped to the step):
+    /// ∫_a^b e^(−(end − s)/τ) ds / ∫_t^end e^(−(end − s)/τ) ds.
+    pub fn share(&self, a: f64, b: f64) -> f64 {
+        match self.clip(a, b) {
+            Some((a, b)) => {
+                (-(self.end - b) / self.tau).exp() * (-(b - a) / self.tau).exp_m1() / self.whole
+            }
+            None => 0.0,
+        }
+    }
+
+    /// The weighted mean time of [a, b] (clipped to the step, which it must meet):
+    /// the time at which a linear waveform on [a, b] takes its weighted mean. With
+    /// L = b − a it lies τ − L/(e^(L/τ) − 1) before b (L/2 as τ → ∞).
+    pub fn mean_time(&self, a: f64, b: f64) -> f64 {
+        let (a, b) = self.clip(a, b).unwrap_or((a, b));
+        let len = b - a;
+        if len <= 0.0 {
+            return b;
+        }
+        b - (self.tau - len / (len / self.tau).exp_m1())
+    }
+
+    /// The weighted mean of sin(ω (s − origin) + φ) over [a, b] (clipped to the step),
+    /// as a fraction of the whole step's weight: the imaginary part of
+    /// ∫ e^(i(ω(s − origin) + φ)) e^(−(end − s)/τ) ds = [e^(i θ(s)) e^(−(end − s)/τ)] / (1/τ + iω).
+    pub fn sine_share(&self, a: f64, b: f64, omega: f64, origin: f64, phase: f64) -> f64 {
+        let Some((a, b)) = self.clip(a, b) else {
+            return 0.0;
+        };
+        let term = |s: f64| {
+            let decay = (-(self.end - s) / self.tau).exp();
+            let theta = omega * (s - origin) + phase;
+            (decay * theta.cos(), decay * theta.sin())
+        };
+        let ((pb, qb), (pa, qa)) = (term(b), term(a));
+        let (p, q) = (pb - pa, qb - qa);
+        let wt = omega * self.tau;
+        (q - p * wt) / ((1.0 + wt * wt) * -self.whole)
+    }
+}
+
 /// Whether t lies in [a, b), or in (a, b] for a left limit; no b means no end.
 #[inline]
 fn inside(t: f64, a: f64, b: Option<f64>, left: bool) -> bool {
@@ -419,6 +498,13 @@ impl Input {
     #[inline]
     pub fn before(&self, t: f64) -> f64 {
         self.stimuli.iter().map(|s| s.before(t)).sum()
+    }
+
+    /// The deterministic current's weighted mean over the step [t, t + h] under the
+    /// kernel of a membrane of time constant τ (see [`Signal::weighted`]).
+    pub fn weighted(&self, t: f64, h: f64, tau: f64) -> f64 {
+        let w = Window::new(t, h, tau);
+        self.stimuli.iter().map(|s| s.signal.weighted(&w)).sum()
     }
 
     /// The constant per-neuron part of the current of neuron k in a population of n

@@ -5,7 +5,7 @@
 //! update x ← x e^(−dt/τ) + sigma √(1 − e^(−2dt/τ)) ξ (Gillespie 1996, Phys. Rev. E
 //! 54:2084). The engine draws it; `value` gives only the mean.
 
-use super::{Extra, ExtraForm, Invalid, Key, Signal, StimulusDef, Values};
+use super::{Extra, ExtraForm, Invalid, Key, Signal, StimulusDef, Values, Window};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -94,6 +94,11 @@ impl Signal for Noise {
     }
 
     fn value(&self, _t: f64, _left: bool) -> f64 {
+        self.mean
+    }
+
+    /// The mean; the engine adds the noise draws, held over each step.
+    fn weighted(&self, _w: &Window) -> f64 {
         self.mean
     }
 

@@ -1,7 +1,7 @@
 //! `pulses`: `count` pulses (unbounded when left out) of `amplitude` and `width`, one
 //! every `period`, the first at `start`.
 
-use super::{inside, Extra, ExtraForm, Invalid, Key, Signal, StimulusDef, Values};
+use super::{inside, Extra, ExtraForm, Invalid, Key, Signal, StimulusDef, Values, Window};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -77,6 +77,56 @@ impl Signal for Pulses {
         } else {
             0.0
         }
+    }
+
+    /// The pulses that meet the step, each by its share; when many fit in one step,
+    /// those wholly inside it are summed as a geometric series (each one period
+    /// earlier weighs e^(−period/τ) as much).
+    fn weighted(&self, w: &Window) -> f64 {
+        let last = self.count.map_or(f64::INFINITY, |c| f64::from(c) - 1.0);
+        let lo = ((w.t - self.start - self.width) / self.period).floor().max(0.0);
+        let hi = ((w.end - self.start) / self.period).floor().min(last);
+        if hi < lo {
+            return 0.0;
+        }
+        let share = |k: f64| {
+            let a = self.start + k * self.period;
+            w.share(a, a + self.width)
+        };
+        // Pulses k in [whole_lo, whole_hi] lie wholly inside the step.
+        let whole_lo = ((w.t - self.start) / self.period).ceil().max(lo);
+        let whole_hi = ((w.end - self.start - self.width) / self.period)
+            .floor()
+            .min(hi);
+        if hi - lo <= 8.0 || whole_hi < whole_lo + 2.0 {
+            let mut sum = 0.0;
+            let mut k = lo;
+            while k <= hi {
+                sum += share(k);
+                k += 1.0;
+            }
+            return self.amplitude * sum;
+        }
+        let mut sum = 0.0;
+        let mut k = lo;
+        while k < whole_lo {
+            sum += share(k);
+            k += 1.0;
+        }
+        let n = whole_hi - whole_lo + 1.0;
+        let ratio = (-self.period / w.tau).exp_m1();
+        let series = if ratio == 0.0 {
+            n
+        } else {
+            (-n * self.period / w.tau).exp_m1() / ratio
+        };
+        sum += share(whole_hi) * series;
+        let mut k = whole_hi + 1.0;
+        while k <= hi {
+            sum += share(k);
+            k += 1.0;
+        }
+        self.amplitude * sum
     }
 
     fn onset(&self) -> Option<f64> {

@@ -1,6 +1,6 @@
 //! `ramp`: linear from `from` at start to `to` at stop; 0 outside [start, stop).
 
-use super::{inside, Invalid, Key, Signal, StimulusDef, Values};
+use super::{inside, Invalid, Key, Signal, StimulusDef, Values, Window};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -53,6 +53,17 @@ impl Signal for Ramp {
         } else {
             0.0
         }
+    }
+
+    /// A linear waveform's weighted mean is its value at the weighted mean time.
+    fn weighted(&self, w: &Window) -> f64 {
+        let share = w.share(self.start, self.stop);
+        if share == 0.0 {
+            return 0.0;
+        }
+        let at = w.mean_time(self.start, self.stop);
+        let slope = (self.to - self.from) / (self.stop - self.start);
+        share * (self.from + slope * (at - self.start))
     }
 
     fn onset(&self) -> Option<f64> {

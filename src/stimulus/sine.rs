@@ -1,6 +1,6 @@
 //! `sine`: offset + amplitude·sin(2π f (t − start) + phase) from start on, 0 before.
 
-use super::{inside, Invalid, Key, Signal, StimulusDef, Values};
+use super::{inside, Invalid, Key, Signal, StimulusDef, Values, Window};
 use crate::units::Dim::*;
 use std::f64::consts::TAU;
 use std::sync::Arc;
@@ -55,6 +55,13 @@ impl Signal for Sine {
         } else {
             0.0
         }
+    }
+
+    fn weighted(&self, w: &Window) -> f64 {
+        let on = (self.start, f64::INFINITY);
+        self.offset * w.share(on.0, on.1)
+            + self.amplitude
+                * w.sine_share(on.0, on.1, TAU * self.frequency, self.start, self.phase)
     }
 
     fn onset(&self) -> Option<f64> {

@@ -3,7 +3,7 @@
 //! whole F-I sweep the way a Brian2 user writes `I = linspace(...)` over a
 //! NeuronGroup. It is a per-neuron bias, not a function of time.
 
-use super::{no_rules, Key, Signal, StimulusDef, Values};
+use super::{no_rules, Key, Signal, StimulusDef, Values, Window};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -38,6 +38,11 @@ impl Signal for Spread {
     }
 
     fn value(&self, _t: f64, _left: bool) -> f64 {
+        0.0
+    }
+
+    /// The bias is a per-neuron constant, added by the engine with the noise.
+    fn weighted(&self, _w: &Window) -> f64 {
         0.0
     }
 

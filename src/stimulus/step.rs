@@ -1,7 +1,7 @@
 //! `step`: amplitude on [start, stop), 0 elsewhere; without stop the current stays
 //! on until the end of the run.
 
-use super::{inside, Invalid, Key, Signal, StimulusDef, Values};
+use super::{inside, Invalid, Key, Signal, StimulusDef, Values, Window};
 use crate::units::Dim::*;
 use std::sync::Arc;
 
@@ -51,6 +51,10 @@ impl Signal for Step {
         } else {
             0.0
         }
+    }
+
+    fn weighted(&self, w: &Window) -> f64 {
+        self.amplitude * w.share(self.start, self.stop.unwrap_or(f64::INFINITY))
     }
 
     fn onset(&self) -> Option<f64> {

@@ -20,6 +20,7 @@
 pub mod layout;
 pub(crate) mod lock;
 pub(crate) mod neurons;
+pub mod outcomes;
 pub(crate) mod parquet;
 pub(crate) mod parts;
 pub(crate) mod provenance;
@@ -540,6 +541,42 @@ impl Dataset {
             }
         }
         Ok(())
+    }
+
+    /// Call `f` with each manifest file's batch name and the manifest parsed (or the
+    /// reason it does not parse), one at a time in name order: a dataset of millions
+    /// of runs has manifests too large to hold parsed all at once.
+    pub(crate) fn each_manifest(
+        &self,
+        mut f: impl FnMut(String, Result<Manifest, String>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let dir = self.root.join(MANIFESTS);
+        if !dir.exists() {
+            return Ok(());
+        }
+        for n in entries(&dir)? {
+            if n.ends_with(".json") && !n.starts_with('.') {
+                let m = read_json(&dir.join(&n)).map_err(|e| e.to_string());
+                f(n.trim_end_matches(".json").to_string(), m)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How every committed run ended, read one manifest at a time. A manifest that
+    /// does not parse is an error, as in [`Dataset::manifests`].
+    pub fn outcomes(&self) -> Result<outcomes::Outcomes, StoreError> {
+        let mut out = outcomes::Outcomes::new(self.meta.runs);
+        let dir = self.root.join(MANIFESTS);
+        self.each_manifest(|batch, m| {
+            let m = m.map_err(|message| StoreError::Corrupt {
+                path: dir.join(format!("{batch}.json")),
+                message,
+            })?;
+            m.runs.into_iter().for_each(|r| out.add(r));
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Every manifest file by batch name, parsed or with the reason it does not parse.

@@ -16,12 +16,22 @@ use std::sync::Arc;
 /// Rows per record batch: one row group holds several, and a chunk is a few MB.
 const CHUNK: usize = 1 << 16;
 
+/// Runs of a streamed plan resolved at a time.
+const RUNS_AT_ONCE: usize = 1 << 12;
+
 /// The table's value columns: the union of every run's varied values as (name,
 /// unit), grouped as the runs table groups parameters (model, initial, input) and
 /// within a group in order of first appearance.
 fn columns(plan: &Plan) -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = Vec::new();
-    for run in plan.runs.iter().filter(|r| r.varies_per_neuron()) {
+    if !plan.varies_per_neuron() {
+        return out;
+    }
+    for run in plan
+        .chunks(RUNS_AT_ONCE)
+        .flatten()
+        .filter(|r| r.varies_per_neuron())
+    {
         for c in run.per_neuron.columns(plan.indexed_inputs) {
             if !out.iter().any(|(n, _)| *n == c.0) {
                 out.push(c);
@@ -87,7 +97,11 @@ pub fn write(path: &Path, plan: &Plan) -> Result<bool, StoreError> {
         .collect();
     let mut table = TableWriter::create(path, layout::NEURONS.schema(fields))?;
     let mut chunk = Chunk::new(names.len());
-    for run in plan.runs.iter().filter(|r| r.varies_per_neuron()) {
+    for run in plan
+        .chunks(RUNS_AT_ONCE)
+        .flatten()
+        .filter(|r| r.varies_per_neuron())
+    {
         // Where each of the run's columns goes in the table.
         let slots: Vec<usize> = run
             .per_neuron
@@ -154,7 +168,7 @@ mod tests {
         assert_eq!(layout::unit_of(schema.field(2)), Some("nS"));
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         assert_eq!(rows, 2 * 70000, "chunks span runs");
-        let id_of = |label: &str| p.runs.iter().find(|r| r.label == label).unwrap().run_id;
+        let id_of = |label: &str| p.runs().iter().find(|r| r.label == label).unwrap().run_id;
         for b in &batches {
             let ids = b.column(0).as_primitive::<UInt32Type>();
             let neuron = b.column(1).as_primitive::<UInt32Type>();

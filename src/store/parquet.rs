@@ -87,6 +87,16 @@ impl TableWriter {
             .map_err(|e| StoreError::Parquet(e.to_string()))
     }
 
+    /// Close the row group being written: a table whose rows are wide (runs.parquet's
+    /// keys and labels) holds a whole row group encoded in memory until it closes.
+    pub fn end_row_group(&mut self) -> Result<(), StoreError> {
+        self.writer
+            .as_mut()
+            .ok_or_else(|| StoreError::Parquet("write after commit".into()))?
+            .flush()
+            .map_err(|e| StoreError::Parquet(e.to_string()))
+    }
+
     /// Finish the file and make it visible under its real name. On an error the
     /// temporary file is removed (by drop) and nothing appears under the real name.
     pub fn commit(mut self) -> Result<(), StoreError> {

@@ -5,7 +5,10 @@
 //! Python package), and the tables the analysis wrote. Only the part files
 //! the manifests name are read, never whatever else lies in a table folder, and what
 //! is held at a time is one part's spike trains or one run's rows, so memory does
-//! not grow with the recording.
+//! not grow with the recording. A `Scan` is the same dataset without the runs table
+//! held: a pass over every run reads runs.parquet and the spikes a chunk of run ids at
+//! a time, so memory does not grow with the number of runs either (beyond each
+//! batch's run ids, 4 bytes a run).
 
 use super::layout::{self, param, Storage, Table};
 use super::{Dataset, Manifest, Meta, StoreError};
@@ -15,6 +18,7 @@ use arrow::array::{
 use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -147,33 +151,7 @@ impl Runs {
             .map(|b| b.schema())
             .ok_or_else(|| ReadError::format(path, "empty runs table"))?;
         let table = concat_batches(&schema, &batches).map_err(|e| ReadError::format(path, e))?;
-        let ids = u32_column(&table, layout::RUN_ID.name, path)?;
-        let labels = string_column(&table, layout::LABEL.name, path)?;
-        let status = string_column(&table, layout::STATUS.name, path)?;
-        let neurons = u64_column(&table, param::NEURONS, path)?;
-        let (w0, w1) = (
-            f64_column(&table, param::WINDOW_START_MS, path)?,
-            f64_column(&table, param::WINDOW_STOP_MS, path)?,
-        );
-        let onset = f64_column(&table, param::STIMULUS_ONSET_MS, path)?;
-        let mut infos = Vec::with_capacity(table.num_rows());
-        for k in 0..table.num_rows() {
-            if ids.value(k) as usize != k {
-                return Err(ReadError::format(path, "runs are not in run_id order"));
-            }
-            infos.push(RunInfo {
-                run_id: ids.value(k),
-                label: labels.value(k).to_string(),
-                ok: status.value(k) == layout::STATUS_OK,
-                neurons: u32::try_from(neurons.value(k)).unwrap_or(u32::MAX),
-                window: (w0.value(k), w1.value(k)),
-                onset: if onset.is_null(k) {
-                    0.0
-                } else {
-                    onset.value(k)
-                },
-            });
-        }
+        let infos = run_infos(&table, path, 0)?;
         Ok(Runs { table, infos })
     }
 
@@ -194,6 +172,43 @@ impl Runs {
     }
 }
 
+/// The essentials of each run of `table`, a slice of runs.parquet whose first row is
+/// run `first`: rows must be in run_id order, one per run.
+pub fn run_infos(
+    table: &RecordBatch,
+    path: &Path,
+    first: usize,
+) -> Result<Vec<RunInfo>, ReadError> {
+    let ids = u32_column(table, layout::RUN_ID.name, path)?;
+    let labels = string_column(table, layout::LABEL.name, path)?;
+    let status = string_column(table, layout::STATUS.name, path)?;
+    let neurons = u64_column(table, param::NEURONS, path)?;
+    let (w0, w1) = (
+        f64_column(table, param::WINDOW_START_MS, path)?,
+        f64_column(table, param::WINDOW_STOP_MS, path)?,
+    );
+    let onset = f64_column(table, param::STIMULUS_ONSET_MS, path)?;
+    let mut infos = Vec::with_capacity(table.num_rows());
+    for k in 0..table.num_rows() {
+        if ids.value(k) as usize != first + k {
+            return Err(ReadError::format(path, "runs are not in run_id order"));
+        }
+        infos.push(RunInfo {
+            run_id: ids.value(k),
+            label: labels.value(k).to_string(),
+            ok: status.value(k) == layout::STATUS_OK,
+            neurons: u32::try_from(neurons.value(k)).unwrap_or(u32::MAX),
+            window: (w0.value(k), w1.value(k)),
+            onset: if onset.is_null(k) {
+                0.0
+            } else {
+                onset.value(k)
+            },
+        });
+    }
+    Ok(infos)
+}
+
 /// The spike trains of one part file: each (run_id, neuron)'s spike times in the
 /// order written (ascending).
 pub type SpikeTrains = HashMap<(u32, u32), Vec<f64>>;
@@ -211,23 +226,75 @@ pub struct Traces {
 
 /// A finished, verified dataset, open for reading.
 pub struct Reader {
-    dataset: Dataset,
-    manifests: Vec<Manifest>,
+    scan: Scan,
     runs: Runs,
 }
 
-impl Reader {
-    /// Open the dataset at `root`: refuse it unless it is finished and sound, then
-    /// read its runs.
-    pub fn open(root: &Path) -> Result<Reader, ReadError> {
-        let dataset = Dataset::verified(root)?;
-        let manifests = dataset.manifests()?;
-        let runs = Runs::read(&dataset.root.join(layout::RUNS.entry()))?;
-        Ok(Reader {
-            dataset,
-            manifests,
+/// A finished, verified dataset open for passes over all its runs in run-id order, a
+/// chunk of runs at a time: runs.parquet is read a chunk of rows at a time and never
+/// held whole, so a pass holds one chunk's runs and spikes. What the analysis of a
+/// large dataset goes through; a `Reader` holds one (`Reader::scan`).
+pub struct Scan {
+    dataset: Dataset,
+    batches: Vec<Batch>,
+}
+
+/// What the reader keeps of a committed batch's manifest: its name, the tables it
+/// wrote parts of and its runs' ids, sorted (4 bytes a run, where a parsed manifest
+/// takes about 110).
+struct Batch {
+    name: String,
+    tables: Vec<String>,
+    runs: Vec<u32>,
+}
+
+impl Batch {
+    fn of(m: Manifest) -> Batch {
+        let mut runs: Vec<u32> = m.runs.iter().map(|r| r.run_id).collect();
+        runs.sort_unstable();
+        Batch {
+            name: m.batch,
+            tables: m.parts.into_iter().map(|p| p.table).collect(),
             runs,
-        })
+        }
+    }
+
+    fn has(&self, table: &Table) -> bool {
+        self.tables.iter().any(|t| t == table.name)
+    }
+
+    /// Whether the batch holds a run in `first..=last`.
+    fn holds_any(&self, first: u32, last: u32) -> bool {
+        let k = self.runs.partition_point(|&r| r < first);
+        self.runs.get(k).is_some_and(|&r| r <= last)
+    }
+}
+
+/// A spike part file and the range of run ids its batch holds, for finding the parts
+/// of a chunk of runs without going through every run of every manifest.
+pub struct PartSpan {
+    /// The smallest and largest run id of the batch.
+    pub first: u32,
+    pub last: u32,
+    batch: usize,
+}
+
+impl Scan {
+    /// Open the dataset at `root`: refuse it unless it is finished and sound.
+    pub fn open(root: &Path) -> Result<Scan, ReadError> {
+        let dataset = Dataset::verified(root)?;
+        // One manifest parsed at a time: those of millions of runs are large.
+        let dir = dataset.root.join(layout::MANIFESTS);
+        let mut batches = Vec::new();
+        dataset.each_manifest(|name, m| {
+            let m = m.map_err(|message| StoreError::Corrupt {
+                path: dir.join(format!("{name}.json")),
+                message,
+            })?;
+            batches.push(Batch::of(m));
+            Ok(())
+        })?;
+        Ok(Scan { dataset, batches })
     }
 
     pub fn root(&self) -> &Path {
@@ -243,27 +310,164 @@ impl Reader {
         &self.dataset.meta
     }
 
+    /// Hand `f` runs.parquet `chunk` rows at a time, in run-id order (the last
+    /// chunk may be shorter), with those runs' essentials. `columns` limits the
+    /// columns read (None: all); the columns `run_infos` needs are then still read.
+    pub fn for_each_run_chunk<E: From<ReadError>>(
+        &self,
+        chunk: usize,
+        columns: Option<&dyn Fn(&str) -> bool>,
+        mut f: impl FnMut(&RecordBatch, &[RunInfo]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let path = self.file(&layout::RUNS.entry());
+        let builder = open_file(&path)?.with_batch_size(chunk.max(1));
+        let builder = match columns {
+            None => builder,
+            Some(keep) => {
+                let needed = [
+                    layout::RUN_ID.name,
+                    layout::LABEL.name,
+                    layout::STATUS.name,
+                    param::NEURONS,
+                    param::WINDOW_START_MS,
+                    param::WINDOW_STOP_MS,
+                    param::STIMULUS_ONSET_MS,
+                ];
+                let roots: Vec<usize> = builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| needed.contains(&c.name().as_str()) || keep(c.name()))
+                    .map(|(k, _)| k)
+                    .collect();
+                let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+                builder.with_projection(mask)
+            }
+        };
+        let reader = builder.build().map_err(|e| ReadError::format(&path, e))?;
+        let mut first = 0;
+        for b in reader {
+            let b = b.map_err(|e| ReadError::format(&path, e))?;
+            let infos = run_infos(&b, &path, first)?;
+            first += b.num_rows();
+            f(&b, &infos)?;
+        }
+        if first == 0 {
+            return Err(ReadError::format(&path, "empty runs table").into());
+        }
+        Ok(())
+    }
+
+    /// Each spike part file with the range of run ids its batch holds, in batch order.
+    pub fn spike_spans(&self) -> Vec<PartSpan> {
+        self.batches
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.has(&layout::SPIKES))
+            .filter_map(|(batch, b)| {
+                Some(PartSpan {
+                    first: *b.runs.first()?,
+                    last: *b.runs.last()?,
+                    batch,
+                })
+            })
+            .collect()
+    }
+
+    /// The spike trains of runs `first..=last`, read from the part files that hold
+    /// any of them (`spans` from `spike_spans`).
+    pub fn spikes_of_runs(
+        &self,
+        spans: &[PartSpan],
+        first: u32,
+        last: u32,
+    ) -> Result<SpikeTrains, ReadError> {
+        let mut trains = SpikeTrains::new();
+        let inside = |id: u32| first <= id && id <= last;
+        for s in spans.iter().filter(|s| s.first <= last && first <= s.last) {
+            let b = &self.batches[s.batch];
+            // Runs of several batches may interleave: skip a batch with no run here.
+            if !b.holds_any(first, last) {
+                continue;
+            }
+            let path = self.dataset.final_part(&b.name, layout::SPIKES.name);
+            for_each_batch(&path, |b| {
+                let ids = u32_column(&b, layout::RUN_ID.name, &path)?;
+                let keep: BooleanArray = ids.iter().map(|id| id.map(inside)).collect();
+                let b = filter_record_batch(&b, &keep).map_err(|e| ReadError::format(&path, e))?;
+                add_trains(&b, &path, &mut trains)
+            })?;
+        }
+        Ok(trains)
+    }
+
+    /// The part files of `table`, in batch order, as the manifests name them.
+    pub fn parts(&self, table: &Table) -> Vec<PathBuf> {
+        self.batches
+            .iter()
+            .filter(|b| b.has(table))
+            .map(|b| self.dataset.final_part(&b.name, table.name))
+            .collect()
+    }
+
+    /// The part files of `table` that hold rows of any of `runs`, in batch order.
+    pub fn parts_holding(&self, table: &Table, runs: &HashSet<u32>) -> Vec<PathBuf> {
+        self.batches
+            .iter()
+            .filter(|b| b.has(table))
+            .filter(|b| {
+                // The smaller side is searched in the other.
+                if runs.len() < b.runs.len() {
+                    runs.iter().any(|r| b.runs.binary_search(r).is_ok())
+                } else {
+                    b.runs.iter().any(|r| runs.contains(r))
+                }
+            })
+            .map(|b| self.dataset.final_part(&b.name, table.name))
+            .collect()
+    }
+}
+
+impl Reader {
+    /// Open the dataset at `root`: refuse it unless it is finished and sound, then
+    /// read its runs.
+    pub fn open(root: &Path) -> Result<Reader, ReadError> {
+        let scan = Scan::open(root)?;
+        let runs = Runs::read(&scan.file(&layout::RUNS.entry()))?;
+        Ok(Reader { scan, runs })
+    }
+
+    /// The dataset without its runs table, for passes over all runs.
+    pub fn scan(&self) -> &Scan {
+        &self.scan
+    }
+
+    pub fn root(&self) -> &Path {
+        self.scan.root()
+    }
+
+    /// A file or folder of the dataset, by its name in `layout`.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.scan.file(name)
+    }
+
+    pub fn meta(&self) -> &Meta {
+        self.scan.meta()
+    }
+
     pub fn runs(&self) -> &Runs {
         &self.runs
     }
 
     /// The part files of `table`, in batch order, as the manifests name them.
     pub fn parts(&self, table: &Table) -> Vec<PathBuf> {
-        self.manifests
-            .iter()
-            .filter(|m| m.parts.iter().any(|p| p.table == table.name))
-            .map(|m| self.dataset.final_part(&m.batch, table.name))
-            .collect()
+        self.scan.parts(table)
     }
 
     /// The part files of `table` that hold rows of any of `runs`, in batch order.
     pub fn parts_holding(&self, table: &Table, runs: &HashSet<u32>) -> Vec<PathBuf> {
-        self.manifests
-            .iter()
-            .filter(|m| m.runs.iter().any(|r| runs.contains(&r.run_id)))
-            .filter(|m| m.parts.iter().any(|p| p.table == table.name))
-            .map(|m| self.dataset.final_part(&m.batch, table.name))
-            .collect()
+        self.scan.parts_holding(table, runs)
     }
 
     /// The part file of `table` that holds `run_id`'s rows, if any (all of a run's

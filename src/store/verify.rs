@@ -8,9 +8,10 @@
 //! every `status` would cost as much as reading the data back.
 
 use super::layout;
+use super::outcomes::Bits;
 use super::{Dataset, Manifest, StoreError};
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One thing wrong with a dataset, and how a resume repairs it.
@@ -106,22 +107,28 @@ impl Dataset {
     /// folder itself cannot be listed.
     pub fn verify(&self) -> Result<Vec<Problem>, StoreError> {
         let mut problems = Vec::new();
-        let mut manifests = Vec::new();
-        for (file, m) in self.manifest_files()? {
-            match m {
-                Ok(m) if m.batch == file => manifests.push(m),
-                // A copy or a renamed manifest would commit its runs twice.
-                Ok(m) => problems.push(Problem::in_batch(
-                    &file,
-                    format!("manifest {file}.json names batch {}", m.batch),
-                )),
-                Err(e) => problems.push(Problem::in_batch(&file, e)),
-            }
-        }
-        let mut owner: HashMap<u32, &str> = HashMap::new();
+        // One manifest at a time, keeping one bit per run: datasets of millions of
+        // runs verify in little memory.
+        let mut owned = Bits::new(self.meta.runs);
+        let mut twice: Vec<(u32, String)> = Vec::new();
         let mut named: BTreeSet<PathBuf> = BTreeSet::new();
-        for m in &manifests {
-            check_parts(self, m, &mut problems);
+        self.each_manifest(|file, m| {
+            let m = match m {
+                Ok(m) if m.batch == file => m,
+                // A copy or a renamed manifest would commit its runs twice.
+                Ok(m) => {
+                    problems.push(Problem::in_batch(
+                        &file,
+                        format!("manifest {file}.json names batch {}", m.batch),
+                    ));
+                    return Ok(());
+                }
+                Err(e) => {
+                    problems.push(Problem::in_batch(&file, e));
+                    return Ok(());
+                }
+            };
+            check_parts(self, &m, &mut problems);
             for p in &m.parts {
                 named.insert(self.final_part(&m.batch, &p.table));
             }
@@ -134,16 +141,29 @@ impl Dataset {
                             m.batch, r.run_id, self.meta.runs
                         ),
                     ));
-                } else if let Some(first) = owner.insert(r.run_id, &m.batch) {
-                    problems.push(Problem::in_batch(
-                        &m.batch,
-                        format!(
-                            "run {} is committed twice (batches {first} and {})",
-                            r.run_id, m.batch
-                        ),
-                    ));
+                } else if owned.set(r.run_id) {
+                    twice.push((r.run_id, m.batch.clone()));
                 }
             }
+            Ok(())
+        })?;
+        // Which batch committed a run first is looked up again only for the rare runs
+        // committed twice.
+        for (run, batch) in twice {
+            let mut first = None;
+            self.each_manifest(|file, m| {
+                if first.is_none()
+                    && m.is_ok_and(|m| m.batch == file && m.runs.iter().any(|r| r.run_id == run))
+                {
+                    first = Some(file);
+                }
+                Ok(())
+            })?;
+            let first = first.unwrap_or_default();
+            problems.push(Problem::in_batch(
+                &batch,
+                format!("run {run} is committed twice (batches {first} and {batch})"),
+            ));
         }
         for table in layout::part_tables() {
             let dir = self.root.join(table.name);
@@ -165,7 +185,7 @@ impl Dataset {
             }
         }
         if self.is_complete() {
-            let missing = self.meta.runs.saturating_sub(owner.len());
+            let missing = self.meta.runs.saturating_sub(owned.count());
             if missing > 0 {
                 problems.push(Problem::global(format!(
                     "marked complete but {missing} of {} runs have no manifest",

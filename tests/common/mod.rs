@@ -16,8 +16,8 @@ use std::process::{Command, Output};
 pub fn spec(yaml: &str) -> RunSpec {
     let raw = parse(yaml).unwrap_or_else(|e| panic!("{e}"));
     let p = plan(&raw).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(p.runs.len(), 1);
-    p.runs.into_iter().next().unwrap()
+    assert_eq!(p.len(), 1);
+    p.spec(0).into_owned()
 }
 
 /// Simulate a run through the library, keeping its output in memory.

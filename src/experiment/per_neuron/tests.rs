@@ -14,8 +14,8 @@ fn plan_text(text: &str) -> Result<Plan, InputError> {
 
 fn one(text: &str) -> RunSpec {
     let p = plan_text(text).unwrap_or_else(|e| panic!("{e} {:?}", e.hints));
-    assert_eq!(p.runs.len(), 1);
-    p.runs.into_iter().next().unwrap()
+    assert_eq!(p.runs().len(), 1);
+    p.runs().into_iter().next().unwrap().into_owned()
 }
 
 fn err(text: &str) -> InputError {
@@ -90,8 +90,11 @@ fn draws_depend_on_the_neuron_not_on_the_block() {
     let text = with(10, "  model.a: {normal: {mean: 4 nS, sd: 1 nS}}\n") + "replicates: 2\n";
     let p = plan_text(&text).unwrap();
     let draws = |r: &RunSpec| r.neuron_table(0, 10);
-    assert_ne!(draws(&p.runs[0]), draws(&p.runs[1]));
-    assert_eq!(draws(&plan_text(&text).unwrap().runs[0]), draws(&p.runs[0]));
+    assert_ne!(draws(&p.runs()[0]), draws(&p.runs()[1]));
+    assert_eq!(
+        draws(&plan_text(&text).unwrap().runs()[0]),
+        draws(&p.runs()[0])
+    );
 }
 
 #[test]
@@ -199,12 +202,13 @@ fn variants_override_the_base_and_other_models_drop_its_keys() {
         with(4, "  model.b: {normal: {mean: 80 pA, sd: 5 pA}}\n  initial.w: {uniform: [0 pA, 10 pA]}\n")
     );
     let p = plan_text(&text).unwrap();
-    let lif = p.runs.iter().find(|r| r.label == "lif").unwrap();
+    let runs = p.runs();
+    let lif = runs.iter().find(|r| r.label == "lif").unwrap();
     assert!(
         !lif.varies_per_neuron(),
         "model.b and initial.w do not apply to the LIF"
     );
-    let wide = p.runs.iter().find(|r| r.label == "wide").unwrap();
+    let wide = runs.iter().find(|r| r.label == "wide").unwrap();
     assert_eq!(
         column(wide, "model_b_pA_per_neuron"),
         Some(Value::Str("normal(mean=80 pA, sd=20 pA)".into()))
@@ -385,8 +389,8 @@ fn grid_axes_and_per_neuron_rules_do_not_mix() {
             + "grid: {model.b: [0 pA, 10 pA]}\n"),
     )
     .unwrap();
-    assert_eq!(p.runs.len(), 2);
-    assert!(p.runs.iter().all(RunSpec::varies_per_neuron));
+    assert_eq!(p.runs().len(), 2);
+    assert!(p.runs().iter().all(|r| r.varies_per_neuron()));
 }
 
 #[test]
