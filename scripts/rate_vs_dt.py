@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from crosscheck import BadInput, find_neurodyn  # scripts/ is on sys.path when run
 
 # The cell (neurodyn's LIF defaults) and the input.
 C, G_L, E_L, V_TH, V_RESET = 281.0, 30.0, -70.6, -50.4, -70.6
@@ -47,17 +47,6 @@ def siegert_hz():
     f = np.exp(u * u) * np.array([math.erfc(-x) for x in u])
     integral = float(np.sum((f[1:] + f[:-1]) * 0.5 * np.diff(u)))
     return 1000.0 / (TAU * math.sqrt(math.pi) * integral)
-
-
-def find_neurodyn(given):
-    candidates = [given] if given else [
-        os.path.join(REPO, "target", "release", "neurodyn"),
-        os.path.join(REPO, "target", "debug", "neurodyn"),
-    ]
-    for c in candidates:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return c
-    sys.exit(f"no neurodyn binary at {', '.join(candidates)}; build it or pass --neurodyn")
 
 
 def rate(count, neurons, seconds):
@@ -191,7 +180,10 @@ def main(argv=None):
         dts = sorted(next(iter(results.values())))
         plot(results, dts, saved["theory_hz"], a.png or "rate_vs_dt.png")
         return 0
-    binary = find_neurodyn(a.neurodyn)
+    try:
+        binary = find_neurodyn(a.neurodyn)
+    except BadInput as e:
+        sys.exit(f"{e}; {e.hint}")
     dts = [float(x) for x in a.dts.split(",")]
     theory = siegert_hz()
     sims = ["neurodyn exact (bridge)", "neurodyn exact (grid only)"]

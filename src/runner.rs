@@ -558,11 +558,6 @@ fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<boo
     if !outcomes.all_committed() {
         return Ok(false);
     }
-    let mut shards = 1;
-    dataset.each_manifest(|_, m| {
-        shards = m.map_or(shards, |m| shards.max(m.shards));
-        Ok(())
-    })?;
     let problems = dataset.verify()?;
     if !problems.is_empty() {
         return Err(StoreError::Damaged {
@@ -581,7 +576,7 @@ fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<boo
         config_sha256: dataset.meta.config_sha256.clone(),
         host: provenance::host(),
         threads: opts.threads,
-        shards,
+        shards: outcomes.shards().unwrap_or(1),
         start_utc: dataset.meta.created_utc.clone(),
         end_utc: provenance::now_utc(),
         runs: plan.len(),
@@ -626,15 +621,13 @@ pub fn status(
         })
         .collect();
     let mut records = Outcomes::new(plan.len());
-    let mut written_with = None;
     dataset.each_manifest(|_, m| {
         if let Some(m) = m.ok().filter(|m| !damaged.contains(m.batch.as_str())) {
-            written_with = written_with.max(Some(m.shards));
-            m.runs.into_iter().for_each(|r| records.add(r));
+            records.add_batch(m);
         }
         Ok(())
     })?;
-    let count = shards.or(written_with).unwrap_or(1).max(1);
+    let count = shards.or(records.shards()).unwrap_or(1).max(1);
     let rows = (0..count)
         .map(|index| {
             let shard = Shard { index, count };

@@ -23,15 +23,14 @@ pub fn check(plan: &plan::Plan, opts: &RunOptions) -> Result<(), Failure> {
 /// As [`check`], the warning returned rather than printed, for a caller that logs
 /// its own way (`run --log-format json`).
 pub fn assess(plan: &plan::Plan, opts: &RunOptions) -> Result<Option<String>, Failure> {
-    let committed: std::collections::HashSet<u32> = if opts.resume || opts.shard.count > 1 {
+    let committed = if opts.resume || opts.shard.count > 1 {
         Dataset::read(&opts.out)
-            .and_then(|d| d.records())
-            .map(|records| records.iter().map(|r| r.run_id).collect())
+            .and_then(|d| d.outcomes())
             .unwrap_or_default()
     } else {
         Default::default()
     };
-    let todo = (0..plan.len() as u32).filter(|id| !committed.contains(id));
+    let todo = (0..plan.len() as u32).filter(|&id| !committed.is_committed(id));
     let estimate = plan.estimate_of(todo);
     let size = format!(
         "about {} ({} of traces, {} of spikes if the neurons fire at {} Hz)",

@@ -183,10 +183,6 @@ pub struct Dataset {
     sole_creator: bool,
 }
 
-/// A manifest file's batch name (from its file name) and its content, or why that
-/// does not parse.
-type ManifestFile = (String, Result<Manifest, String>);
-
 /// A dataset built beside `target`, swapped in when complete.
 struct Replace {
     target: PathBuf,
@@ -356,7 +352,7 @@ impl Dataset {
                 };
                 Err(StoreError::Unfinished {
                     path: shown,
-                    committed: existing.records().map(|r| r.len()).unwrap_or(0),
+                    committed: existing.outcomes().map(|o| o.committed()).unwrap_or(0),
                     total: meta.runs,
                 })
             }
@@ -551,20 +547,28 @@ impl Dataset {
         mut f: impl FnMut(String, Result<Manifest, String>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let dir = self.root.join(MANIFESTS);
-        if !dir.exists() {
-            return Ok(());
-        }
-        for n in entries(&dir)? {
-            if n.ends_with(".json") && !n.starts_with('.') {
-                let m = read_json(&dir.join(&n)).map_err(|e| e.to_string());
-                f(n.trim_end_matches(".json").to_string(), m)?;
-            }
+        for batch in self.manifest_names()? {
+            let m = read_json(&dir.join(format!("{batch}.json"))).map_err(|e| e.to_string());
+            f(batch, m)?;
         }
         Ok(())
     }
 
+    /// The batch names of the manifest files, in name order (none without the folder).
+    fn manifest_names(&self) -> Result<Vec<String>, StoreError> {
+        let dir = self.root.join(MANIFESTS);
+        if !dir.exists() {
+            return Ok(Vec::new());
+        }
+        Ok(entries(&dir)?
+            .into_iter()
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .map(|n| n.trim_end_matches(".json").to_string())
+            .collect())
+    }
+
     /// How every committed run ended, read one manifest at a time. A manifest that
-    /// does not parse is an error, as in [`Dataset::manifests`].
+    /// does not parse is an error.
     pub fn outcomes(&self) -> Result<outcomes::Outcomes, StoreError> {
         let mut out = outcomes::Outcomes::new(self.meta.runs);
         let dir = self.root.join(MANIFESTS);
@@ -573,55 +577,10 @@ impl Dataset {
                 path: dir.join(format!("{batch}.json")),
                 message,
             })?;
-            m.runs.into_iter().for_each(|r| out.add(r));
+            out.add_batch(m);
             Ok(())
         })?;
         Ok(out)
-    }
-
-    /// Every manifest file by batch name, parsed or with the reason it does not parse.
-    fn manifest_files(&self) -> Result<Vec<ManifestFile>, StoreError> {
-        let dir = self.root.join(MANIFESTS);
-        if !dir.exists() {
-            return Ok(Vec::new());
-        }
-        Ok(entries(&dir)?
-            .into_iter()
-            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
-            .map(|n| {
-                let batch = n.trim_end_matches(".json").to_string();
-                let m = read_json(&dir.join(&n)).map_err(|e| e.to_string());
-                (batch, m)
-            })
-            .collect())
-    }
-
-    /// Every committed batch.
-    pub fn manifests(&self) -> Result<Vec<Manifest>, StoreError> {
-        let dir = self.root.join(MANIFESTS);
-        self.manifest_files()?
-            .into_iter()
-            .map(|(batch, m)| {
-                m.map_err(|message| StoreError::Corrupt {
-                    path: dir.join(format!("{batch}.json")),
-                    message,
-                })
-            })
-            .collect()
-    }
-
-    /// The manifests that parse, for reporting on a dataset that may be damaged.
-    pub fn readable_manifests(&self) -> Result<Vec<Manifest>, StoreError> {
-        Ok(self
-            .manifest_files()?
-            .into_iter()
-            .filter_map(|(_, m)| m.ok())
-            .collect())
-    }
-
-    /// Every committed run's record.
-    pub fn records(&self) -> Result<Vec<RunRecord>, StoreError> {
-        Ok(self.manifests()?.into_iter().flat_map(|m| m.runs).collect())
     }
 
     /// Repair what `verify` finds in the batches of `shard` (or every batch when
@@ -675,7 +634,7 @@ impl Dataset {
     /// folder this process created (or a replacement it was building) goes whole while
     /// nothing in it is committed.
     pub fn abandon(self) {
-        let committed = self.manifest_files().map(|m| !m.is_empty()).unwrap_or(true);
+        let committed = self.manifest_names().map(|m| !m.is_empty()).unwrap_or(true);
         if !committed && (self.sole_creator || self.replaces.is_some()) {
             let _ = remove(&self.root);
         } else {

@@ -3,7 +3,7 @@
 //! finishing it needs (which runs are committed, how each ended, its spike count and
 //! wall time) fits in about 8 bytes per run, so this is what the writer keeps.
 
-use super::RunRecord;
+use super::{Manifest, RunRecord};
 use std::collections::BTreeMap;
 
 /// One bit per run id.
@@ -57,6 +57,8 @@ pub struct Outcomes {
     wall_s: Vec<f32>,
     /// Failed runs' records, whole (they are few, and reported by name).
     failed: BTreeMap<u32, RunRecord>,
+    /// The largest shard count a batch was written with.
+    shards: Option<u32>,
 }
 
 impl Outcomes {
@@ -69,7 +71,20 @@ impl Outcomes {
             many_spikes: BTreeMap::new(),
             wall_s: vec![0.0; runs],
             failed: BTreeMap::new(),
+            shards: None,
         }
+    }
+
+    /// Take a committed batch: its runs' records and the shard count it was written
+    /// with.
+    pub fn add_batch(&mut self, m: Manifest) {
+        self.shards = self.shards.max(Some(m.shards));
+        m.runs.into_iter().for_each(|r| self.add(r));
+    }
+
+    /// The largest shard count the batches were written with; None before any.
+    pub fn shards(&self) -> Option<u32> {
+        self.shards
     }
 
     /// Take one record (the first of a run committed twice stays).
@@ -175,8 +190,18 @@ mod tests {
         assert_eq!(o.error(64), Some("run 64 failed"));
         assert_eq!(o.failed().map(|r| r.run_id).collect::<Vec<_>>(), [64]);
         let mut all = Outcomes::new(3);
-        (0..3).for_each(|i| all.add(record(i, true)));
+        assert_eq!(all.shards(), None);
+        for (shards, ids) in [(2, 0..2), (4, 2..3)] {
+            all.add_batch(Manifest {
+                batch: format!("b{shards}"),
+                shard: 0,
+                shards,
+                parts: Vec::new(),
+                runs: ids.map(|i| record(i, true)).collect(),
+            });
+        }
         assert!(all.all_committed());
+        assert_eq!(all.shards(), Some(4));
     }
 
     #[test]
