@@ -1,16 +1,53 @@
 #!/usr/bin/env python3
-"""Read a neurodyn dataset with DuckDB (plain SQL over the Parquet files), compute its
-F-I curve independently, and compare it with fi_curve.parquet.
+"""Read neurodyn datasets with DuckDB (plain SQL over the Parquet files): list the runs
+of all of them by experiment, read from one query over every runs.parquet, then for
+each dataset compute its F-I curve independently and compare it with fi_curve.parquet.
 
-    python scripts/analyze_duckdb.py results/fi_curves
+    python scripts/analyze_duckdb.py results/fi_curves [results/other ...]
 
-Same rule as scripts/analyze_pandas.py. Exits 1 on any difference above 1e-9 Hz.
+runs.parquet carries the experiment's name as a column, and every table carries it in
+its Parquet key-value metadata (`neurodyn.experiment`, `neurodyn.config_sha256`,
+`neurodyn.version`, `neurodyn.format`), so datasets read together still say where each
+row came from. Same F-I rule as scripts/analyze_pandas.py. Exits 1 on any difference
+above 1e-9 Hz.
 """
 import sys
 
 import duckdb
 
-NOT_GROUPING = {"run_id", "run_key", "seed", "status", "error", "n_spikes", "wall_s", "replicate"}
+NOT_GROUPING = {"run_id", "run_key", "experiment", "seed", "status", "error", "n_spikes", "wall_s",
+                "replicate"}
+
+
+def by_experiment(roots):
+    """Runs, failures and spikes per experiment over every dataset's runs.parquet in one
+    read, grouped by the `experiment` column; each file's key-value metadata must name
+    the experiment its column holds."""
+    con = duckdb.connect()
+    files = [f"{root}/runs.parquet" for root in roots]
+    rows = con.execute("""
+        select experiment, count(*) as runs, count(*) filter (where status <> 'ok') as failed,
+               sum(n_spikes) as spikes
+        from read_parquet(?) group by experiment order by experiment""", [files]).fetchall()
+    for experiment, runs, failed, spikes in rows:
+        print(f"experiment {experiment}: {runs} runs, {failed} failed, {spikes} spikes")
+    column = dict(con.execute("select distinct filename, experiment from read_parquet(?, filename = true)",
+                              [files]).fetchall())
+    tags = {}
+    for name, key, value in con.execute("""
+            select file_name, decode(key), decode(value) from parquet_kv_metadata(?)
+            where decode(key) like 'neurodyn.%'""", [files]).fetchall():
+        tags.setdefault(name, {})[key] = value
+    ok = True
+    for name in files:
+        t = tags.get(name, {})
+        print(f"  {name}: experiment {t.get('neurodyn.experiment')}, format "
+              f"{t.get('neurodyn.format')}, neurodyn {t.get('neurodyn.version')}")
+        if t.get("neurodyn.experiment") != column.get(name):
+            print(f"MISMATCH: {name} holds experiment {column.get(name)!r} but its metadata "
+                  f"says {t.get('neurodyn.experiment')!r}")
+            ok = False
+    return ok
 
 
 def main(root):
@@ -62,4 +99,8 @@ def main(root):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "results/fi_curves"))
+    roots = sys.argv[1:] or ["results/fi_curves"]
+    failed = not by_experiment(roots)
+    for root in roots:
+        failed |= main(root) != 0
+    sys.exit(1 if failed else 0)

@@ -14,7 +14,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-NOT_GROUPING = {"run_id", "run_key", "seed", "status", "error", "n_spikes", "wall_s", "replicate"}
+NOT_GROUPING = {"run_id", "run_key", "experiment", "seed", "status", "error", "n_spikes", "wall_s",
+                "replicate"}
 
 
 def current_column(runs):

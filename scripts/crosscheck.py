@@ -15,6 +15,7 @@ rk4 at the same dt in some case; 2 bad input or missing peers.
 Usage: crosscheck.py DATASET_OR_YAML [--neurodyn PATH] [--json OUT] [--no-nest]
 """
 import argparse
+import decimal
 import glob
 import json
 import math
@@ -137,8 +138,12 @@ def load_cases(folder):
                            "`initial: {V: -70.6 mV, w: 0 pA}`")
         stim = {"type": kind}
         for k in ("amplitude", "start", "stop", "offset", "frequency", "phase", "mean"):
-            unit = {"start": "ms", "stop": "ms", "frequency": "kHz", "phase": "rad"}.get(k, "pA")
+            unit = {"start": "ms", "stop": "ms", "frequency": "Hz", "phase": "rad"}.get(k, "pA")
             stim[k] = col(r, f"input_{k}_{unit}")
+        if stim["frequency"] is not None:
+            # The table gives Hz; the replay runs in ms, so cycles per ms, the same
+            # double neurodyn's engine used (20 Hz is 0.02).
+            stim["frequency"] = float(decimal.Decimal(repr(stim["frequency"])).scaleb(-3))
         rid = r["run_id"]
         nd_spikes = {j: [] for j in range(n)}
         if spikes is not None:

@@ -40,7 +40,8 @@ RTOL = 1e-9
 # summation order changes that noise by 100 %): such pairs count as equal.
 ATOL = 1e-12
 R_LVR = 5 * pqu.ms
-NOT_GROUPING = {"run_id", "run_key", "seed", "status", "error", "n_spikes", "wall_s", "replicate"}
+NOT_GROUPING = {"run_id", "run_key", "experiment", "seed", "status", "error", "n_spikes", "wall_s",
+                "replicate"}
 FI_VALUE_SUFFIXES = ("_mean", "_sd", "_count")
 
 

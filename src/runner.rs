@@ -7,7 +7,7 @@
 use crate::analysis::{self, Analysis, AnalysisError};
 use crate::engine::{self, EngineError, PackKey};
 use crate::experiment::plan::Plan;
-use crate::experiment::spec::RunSpec;
+use crate::experiment::spec::{Precision, RunSpec};
 use crate::store::layout;
 use crate::store::lock::Scope;
 use crate::store::outcomes::Outcomes;
@@ -297,6 +297,7 @@ fn trace_columns(plan: &Plan) -> Option<TraceColumns> {
         v: r.v,
         i: r.i,
         w: r.w,
+        f32: r.precision == Precision::F32,
     })
 }
 
@@ -441,7 +442,7 @@ fn run_batch(
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let meta = Meta {
-        format: 2,
+        format: layout::FORMAT,
         name: plan.name.clone(),
         config_sha256: provenance::sha256_hex(opts.experiment_text.as_bytes()),
         runs: plan.len(),
@@ -565,8 +566,17 @@ fn finalize(dataset: &mut Dataset, plan: &Plan, opts: &RunOptions) -> Result<boo
             problems: problems.into_iter().map(|p| p.what).collect(),
         });
     }
-    runs::write(&dataset.root.join(layout::RUNS.entry()), plan, &outcomes)?;
-    neurons::write(&dataset.root.join(layout::NEURONS.entry()), plan)?;
+    runs::write(
+        &dataset.root.join(layout::RUNS.entry()),
+        plan,
+        &outcomes,
+        &dataset.meta,
+    )?;
+    neurons::write(
+        &dataset.root.join(layout::NEURONS.entry()),
+        plan,
+        &dataset.meta,
+    )?;
     Provenance {
         neurodyn_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: env!("NEURODYN_GIT_COMMIT").into(),

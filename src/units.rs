@@ -1,8 +1,11 @@
 //! Quantities with units: parsing "10 ms" or "0.5 nA", checking the dimension a key
-//! expects, and converting to the engine's unit set (ms, mV, pA, pF, nS; see docs/ARCHITECTURE.md).
+//! expects, and converting to the engine's unit set (ms, mV, pA, pF, nS; see
+//! docs/ARCHITECTURE.md) and from it to the output tables' (Hz and MOhm in place of
+//! kHz and GOhm).
 //!
 //! Conversions shift the decimal exponent of the written number before it becomes an
-//! f64, so "0.5 nA" is exactly 500 pA and "0.1 ms" is the same double as 0.1.
+//! f64, so "0.5 nA" is exactly 500 pA, "0.1 ms" is the same double as 0.1, and a
+//! frequency of 0.02 kHz goes into a table as 20.0 Hz.
 
 use std::fmt;
 
@@ -40,6 +43,39 @@ impl Dim {
             Dim::NoiseIntensity => "pA_sqrt_ms",
             Dim::Angle => "rad",
         }
+    }
+
+    /// The unit of this dimension in the output tables (column names, the `unit`
+    /// field metadata, the values): Hz for frequencies and MOhm for resistances,
+    /// the units papers quote them in (a 20 Hz sine, a 100 MOhm membrane), the
+    /// engine unit otherwise. README.md, "Output", lists the set.
+    pub fn table_unit(self) -> &'static str {
+        match self {
+            Dim::Frequency => "Hz",
+            Dim::Resistance => "MOhm",
+            other => other.unit(),
+        }
+    }
+
+    /// Decimal exponent of the engine unit relative to the table unit.
+    fn table_shift(self) -> i32 {
+        match self {
+            // 1 kHz = 10^3 Hz, 1 GOhm = 10^3 MOhm.
+            Dim::Frequency | Dim::Resistance => 3,
+            _ => 0,
+        }
+    }
+
+    /// A value in the engine unit expressed in the table unit, by moving the decimal
+    /// exponent of its shortest decimal text, so 0.0041 kHz is exactly 4.1 Hz (a
+    /// multiplication by 1000 gives 4.1000000000000005).
+    pub fn to_table(self, value: f64) -> f64 {
+        shift_f64(value, self.table_shift())
+    }
+
+    /// A value in the table unit back in the engine unit, the same way.
+    pub fn from_table(self, value: f64) -> f64 {
+        shift_f64(value, -self.table_shift())
     }
 
     /// A human name with an example, for error messages.
@@ -194,6 +230,42 @@ fn shifted(number: &str, shift: i32) -> Option<f64> {
     format!("{mantissa}e{}", exp.checked_add(shift)?)
         .parse::<f64>()
         .ok()
+}
+
+/// `value` × 10^shift through its shortest decimal text (the text `{:e}` writes,
+/// which reads back to the same f64), so the digits the value was written with
+/// stay as they are. Zero, NaN and infinities pass unchanged.
+fn shift_f64(value: f64, shift: i32) -> f64 {
+    if shift == 0 || value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    shifted(&format!("{value:e}"), shift).unwrap_or(value)
+}
+
+/// Which unit set values are written in: the engine's (run keys, messages about
+/// engine values) or the output tables' (`Dim::table_unit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitSet {
+    Engine,
+    Table,
+}
+
+impl UnitSet {
+    /// The unit of `dim` in this set, as written in column names.
+    pub fn unit(self, dim: Dim) -> &'static str {
+        match self {
+            UnitSet::Engine => dim.unit(),
+            UnitSet::Table => dim.table_unit(),
+        }
+    }
+
+    /// `value`, in the engine unit of `dim`, expressed in this set.
+    pub fn value(self, dim: Dim, value: f64) -> f64 {
+        match self {
+            UnitSet::Engine => value,
+            UnitSet::Table => dim.to_table(value),
+        }
+    }
 }
 
 /// Split "10 ms", "10ms" or "-70.6 mV" into number and unit text.
@@ -649,6 +721,49 @@ mod tests {
         assert_eq!(Decimal::ratio_to_f64(3, 10, 0), 0.3);
         assert_eq!(Decimal::ratio_to_f64(1, 3, 0), 1.0 / 3.0);
         assert_eq!(Decimal::ratio_to_f64(-7, 2, 1), -35.0);
+    }
+
+    #[test]
+    fn table_units_shift_the_decimal_exponent_exactly() {
+        let f = Dim::Frequency;
+        assert_eq!(
+            (f.table_unit(), Dim::Resistance.table_unit()),
+            ("Hz", "MOhm")
+        );
+        assert_eq!(Dim::Current.table_unit(), "pA");
+        // The point of shifting digits: 0.0041 * 1000.0 is 4.1000000000000005.
+        assert_ne!(0.0041 * 1000.0, 4.1);
+        assert_eq!(f.to_table(0.0041), 4.1);
+        assert_eq!(f.to_table(0.02), 20.0);
+        assert_eq!(f.to_table(parse("30 Hz", f).unwrap()), 30.0);
+        assert_eq!(f.to_table(parse("0.03 /ms", f).unwrap()), 30.0);
+        assert_eq!(
+            Dim::Resistance.to_table(parse("1 MOhm", Dim::Resistance).unwrap()),
+            1.0
+        );
+        assert_eq!(Dim::Resistance.to_table(-2.5e-7), -2.5e-4);
+        assert_eq!(Dim::Voltage.to_table(-70.6), -70.6);
+        assert!(f.to_table(f64::NAN).is_nan());
+        assert_eq!(f.to_table(f64::INFINITY), f64::INFINITY);
+        assert!(f.to_table(-0.0).is_sign_negative());
+        // Back again: every value a YAML file can give (a decimal of up to 15
+        // significant digits, which an f64 holds exactly) returns to its own f64.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = x % 1_000_000_000_000_000;
+            let exp = (x >> 50) as i32 % 40 - 30;
+            let v: f64 = format!("{digits}e{exp}").parse().unwrap();
+            let hz = f.to_table(v);
+            assert_eq!(hz, format!("{digits}e{}", exp + 3).parse::<f64>().unwrap());
+            assert_eq!(f.from_table(hz), v, "{v:e}");
+        }
+        assert_eq!(UnitSet::Table.unit(f), "Hz");
+        assert_eq!(UnitSet::Engine.unit(f), "kHz");
+        assert_eq!(UnitSet::Engine.value(f, 0.02), 0.02);
+        assert_eq!(UnitSet::Table.value(f, 0.02), 20.0);
     }
 
     #[test]

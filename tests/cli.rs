@@ -282,3 +282,139 @@ fn output_piped_into_head_ends_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A small experiment that writes every table: traces, per-neuron values
+/// (neurons.parquet), a swept current (fi_curve.parquet) and sine frequencies in Hz.
+const EVERY_TABLE: &str = "name: every_table\nduration: 50 ms\ndt: 0.1 ms\nneurons: 3\n\
+    model: {type: lif}\n\
+    input: {type: sine, offset: 300 pA, amplitude: 100 pA, frequency: 20 Hz}\n\
+    per_neuron: {input.frequency: {list: [4.1 Hz, 20 Hz, 0.0069 kHz]}}\n\
+    record: {variables: [V], neurons: {first: 1}}\n\
+    grid:\n  input.offset: [300 pA, 500 pA]\n";
+
+/// Every Parquet file under `dir`, recursively.
+fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(parquet_files(&p));
+        } else if p.extension().is_some_and(|x| x == "parquet") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn tables_carry_hz_a_text_seed_the_experiment_and_its_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(tmp.path(), "e.yaml", EVERY_TABLE);
+    run_ok(tmp.path(), &["run", &exp, "--out", "d", "-q"]);
+    let ds = tmp.path().join("d");
+    let runs = read(&ds.join("runs.parquet"));
+    let schema = runs[0].schema();
+    let f = schema.field_with_name("input_frequency_Hz").unwrap();
+    assert_eq!(f.metadata()["unit"], "Hz");
+    assert!(schema.fields().iter().all(|f| !f.name().contains("kHz")));
+    // Every run's own frequency is NaN (it varies per neuron); the rule says Hz.
+    let rule = runs[0]
+        .column_by_name("input_frequency_Hz_per_neuron")
+        .unwrap()
+        .as_string::<i32>();
+    assert_eq!(rule.value(0), "list(4.1 Hz, 20 Hz, 6.9 Hz)");
+    let neurons = read(&ds.join("neurons.parquet"));
+    assert_eq!(
+        f64s(&neurons, "input_frequency_Hz"),
+        [4.1, 20.0, 6.9, 4.1, 20.0, 6.9]
+    );
+    let experiment = runs[0].column_by_name("experiment").unwrap();
+    let experiment = experiment.as_string::<i32>();
+    assert!(experiment.iter().all(|e| e == Some("every_table")));
+    // The seed is decimal text of a u64 (plan --format tsv writes the same).
+    let seeds = runs[0].column_by_name("seed").unwrap().as_string::<i32>();
+    let tsv = run_ok(tmp.path(), &["plan", &exp, "--format", "tsv"]);
+    for (k, line) in tsv.lines().skip(1).enumerate() {
+        let planned = line.split('\t').nth(3).unwrap();
+        assert_eq!(seeds.value(k), planned);
+        assert!(planned.parse::<u64>().is_ok(), "{planned}");
+    }
+
+    // Every Parquet file says which experiment, config, neurodyn and format.
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ds.join("_neurodyn.json")).unwrap()).unwrap();
+    let files = parquet_files(&ds);
+    for table in [
+        "runs.parquet",
+        "neurons.parquet",
+        "summary.parquet",
+        "fi_curve.parquet",
+        "spikes",
+        "traces",
+    ] {
+        assert!(
+            files.iter().any(|p| p.starts_with(ds.join(table))),
+            "{table}"
+        );
+    }
+    for path in &files {
+        let file = std::fs::File::open(path).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+        let kv: std::collections::HashMap<String, String> =
+            parquet::file::reader::FileReader::metadata(&reader)
+                .file_metadata()
+                .key_value_metadata()
+                .unwrap()
+                .iter()
+                .filter_map(|k| Some((k.key.clone(), k.value.clone()?)))
+                .collect();
+        let want = [
+            ("neurodyn.experiment", "every_table".to_string()),
+            (
+                "neurodyn.config_sha256",
+                meta["config_sha256"].as_str().unwrap().to_string(),
+            ),
+            ("neurodyn.version", env!("CARGO_PKG_VERSION").to_string()),
+            ("neurodyn.format", meta["format"].to_string()),
+        ];
+        for (key, value) in want {
+            assert_eq!(kv.get(key), Some(&value), "{}: {key}", path.display());
+        }
+    }
+}
+
+#[test]
+fn a_dataset_of_another_format_is_refused_with_a_way_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(tmp.path(), "e.yaml", EVERY_TABLE);
+    run_ok(tmp.path(), &["run", &exp, "--out", "d", "-q"]);
+    let marker = tmp.path().join("d/_neurodyn.json");
+    let text = std::fs::read_to_string(&marker).unwrap();
+    let old = text.replace("\"format\": 3", "\"format\": 2");
+    assert_ne!(old, text, "{text}");
+    std::fs::write(&marker, old).unwrap();
+    for args in [
+        &["analyze", "d"][..],
+        &["run", &exp, "--out", "d", "--resume"],
+        &["status", "d"],
+        &["report", "d"],
+    ] {
+        let o = neurodyn(tmp.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("error: d holds a dataset of format 2; this neurodyn")
+                && err.contains("reads and resumes format 3 only"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("hint: run the experiment again with this neurodyn")
+                && err.contains("--out d --force")
+                && err.contains("the neurodyn version that wrote it"),
+            "{args:?}: {err}"
+        );
+    }
+    // --force replaces it with a dataset of this format.
+    run_ok(tmp.path(), &["run", &exp, "--out", "d", "--force", "-q"]);
+    run_ok(tmp.path(), &["analyze", "d"]);
+}

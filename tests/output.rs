@@ -307,10 +307,65 @@ fn models_as_json_list_every_parameter() {
         ),
         (Some(144.0), Some("ms"))
     );
+    assert_eq!(param("tau_w")["column_unit"], "ms");
     assert!(param("V_peak")["default"].is_null());
     assert_eq!(param("V_peak")["default_rule"], "V_T+5*Delta_T");
     assert!(adex["equations"].as_str().unwrap().contains("dw/dt"));
+    // A rate: its default in the engine's 1/ms, its runs-table column in Hz.
+    let izh_a = models[3]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "a")
+        .unwrap();
+    assert_eq!(
+        (&izh_a["default"], &izh_a["unit"], &izh_a["column_unit"]),
+        (&0.03.into(), &"kHz".into(), &"Hz".into())
+    );
 
     let one = json(&run_ok(&repo(), &["models", "lif", "--format", "json"]));
     assert_eq!(one["models"].as_array().unwrap().len(), 1);
+}
+
+/// `record.precision: f32` stores each recorded value as the f64 run's value rounded to
+/// the nearest f32, and nothing else changes: same rows, times and spikes.
+#[test]
+fn f32_traces_are_the_f64_traces_rounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = |precision: &str| {
+        format!(
+            "name: adex\nduration: 50 ms\ndt: 0.1 ms\nneurons: 4\nmodel: {{type: adex}}\n\
+             input: {{type: constant, amplitude: 800 pA}}\n\
+             record: {{variables: [V, I, w], every: 3{precision}}}\n"
+        )
+    };
+    let wide = write(dir.path(), "wide.yaml", &exp(""));
+    let narrow = write(dir.path(), "narrow.yaml", &exp(", precision: f32"));
+    run_ok(dir.path(), &["run", &wide, "--out", "w", "--quiet"]);
+    run_ok(dir.path(), &["run", &narrow, "--out", "n", "--quiet"]);
+    let (w, n) = (
+        read(&dir.path().join("w/traces")),
+        read(&dir.path().join("n/traces")),
+    );
+    assert!(rows(&w) > 4 * 10, "something was recorded");
+    assert_eq!(rows(&w), rows(&n));
+    assert_eq!(f64s(&w, "t_ms"), f64s(&n, "t_ms"), "times stay f64");
+    assert_eq!(u32s(&w, "neuron"), u32s(&n, "neuron"));
+    for name in ["V_mV", "I_pA", "w_pA"] {
+        let narrow: Vec<f32> = n
+            .iter()
+            .flat_map(|b| {
+                col::<arrow::datatypes::Float32Type>(b, name)
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        let rounded: Vec<f32> = f64s(&w, name).iter().map(|&x| x as f32).collect();
+        assert_eq!(narrow, rounded, "{name}");
+    }
+    let spikes = |d: &str| f64s(&read(&dir.path().join(d).join("spikes")), "t_ms");
+    assert!(!spikes("w").is_empty());
+    assert_eq!(spikes("w"), spikes("n"));
+    // The readers widen f32 back: the report's figures and `check` read it like f64.
+    run_ok(dir.path(), &["check", "n", "--baseline", "w"]);
 }

@@ -9,9 +9,11 @@ from . import _native
 
 FORMATS = ("pandas", "polars", "arrow")
 
-# Runs-table columns that describe how a run went rather than what it simulated;
-# ``params=True`` joins every other column.
-_BOOKKEEPING = ("run_id", "run_key", "seed", "status", "error", "n_spikes", "wall_s")
+# Runs-table columns that name a run or say how it went rather than what it simulated;
+# ``params=True`` joins every other column. (``seed`` is text: the exact decimal digits
+# of a 64-bit unsigned integer; ``numpy.uint64(seed)`` gives the number.)
+_BOOKKEEPING = ("run_id", "run_key", "experiment", "seed", "status", "error", "n_spikes",
+                "wall_s")
 
 
 def open(path):  # noqa: A001 - neurodyn.open, as in the issue's API
@@ -74,8 +76,9 @@ class Dataset:
     Every table method takes ``format``: ``"pandas"`` (default), ``"polars"`` or
     ``"arrow"`` (a ``pyarrow.Table``). ``params`` joins run parameters onto rows
     that carry a ``run_id``: a list of runs-table column names, or True for every
-    parameter column (all but the run's bookkeeping: key, seed, status, error,
-    spike count, wall time).
+    parameter column (all but the run's bookkeeping: key, experiment name, seed,
+    status, error, spike count, wall time). Quantities are in the units their column
+    names end in (Hz for frequencies, MOhm for resistances; README.md, "Output").
     """
 
     def __init__(self, path):
@@ -173,6 +176,11 @@ class Dataset:
     def experiment(self):
         """The experiment as run (the dataset's experiment.yaml)."""
         return (self.path / "experiment.yaml").read_text()
+
+    @property
+    def name(self):
+        """The experiment's name (its ``name:``; runs.parquet's ``experiment`` column)."""
+        return self._native.name
 
     # -- spike trains for neo and Elephant ---------------------------------------
 

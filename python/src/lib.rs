@@ -362,6 +362,12 @@ impl Dataset {
     fn path(&self) -> PathBuf {
         self.reader.root().to_path_buf()
     }
+
+    /// The experiment's name, as the dataset's record holds it.
+    #[getter]
+    fn name(&self) -> String {
+        self.reader.meta().name.clone()
+    }
 }
 
 /// Write summary.parquet and fi_curve.parquet of the finished dataset at `path`.

@@ -14,6 +14,7 @@ use super::{AnalysisError, SummaryRow};
 use crate::store::layout::{self, fi_curve_field, param, CURRENT, GROUP, RUNS};
 use crate::store::parquet::TableWriter;
 use crate::store::reader::Runs;
+use crate::store::Meta;
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Float64Type, SchemaRef, UInt64Type};
 use std::collections::HashMap;
@@ -484,9 +485,9 @@ pub fn curves(runs: &Runs, rows: &[SummaryRow]) -> Result<RecordBatch, AnalysisE
     c.finish()
 }
 
-/// Write fi_curve.parquet; returns its row count.
-pub fn write(path: &Path, table: &RecordBatch) -> Result<usize, AnalysisError> {
-    let mut w = TableWriter::create(path, table.schema())?;
+/// Write fi_curve.parquet of the dataset `meta` describes; returns its row count.
+pub fn write(path: &Path, table: &RecordBatch, meta: &Meta) -> Result<usize, AnalysisError> {
+    let mut w = TableWriter::create(path, table.schema(), meta)?;
     if table.num_rows() > 0 {
         w.write(table.columns().to_vec())?;
     }

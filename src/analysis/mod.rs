@@ -15,7 +15,7 @@ pub(crate) mod train;
 use crate::store::layout::{self, FI_CURVE, SUMMARY};
 use crate::store::parquet::TableWriter;
 use crate::store::reader::{for_each_batch, string_column, u32_column, RunInfo, Scan, SpikeTrains};
-use crate::store::{ReadError, Reader, StoreError};
+use crate::store::{Meta, ReadError, Reader, StoreError};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -137,7 +137,7 @@ pub(crate) fn analyze_scan(scan: &Scan, chunk: Chunk) -> Result<Analysis, Analys
         Ok::<_, AnalysisError>(())
     })?;
     let current = finder.finish();
-    let mut summary = SummaryWriter::create(&scan.file(&SUMMARY.entry()))?;
+    let mut summary = SummaryWriter::create(&scan.file(&SUMMARY.entry()), scan.meta())?;
     let mut curves: Option<fi::Curves> = None;
     let mut patterns = Vec::new();
     for_each_chunk(scan, chunk, |runs, infos, rows, _| {
@@ -165,7 +165,7 @@ pub(crate) fn analyze_scan(scan: &Scan, chunk: Chunk) -> Result<Analysis, Analys
         // No runs at all: `for_each_run_chunk` refuses an empty runs table.
         None => return Err(AnalysisError::Unfinished(scan.root().to_path_buf())),
     };
-    let fi_rows = fi::write(&scan.file(&FI_CURVE.entry()), &table)?;
+    let fi_rows = fi::write(&scan.file(&FI_CURVE.entry()), &table, scan.meta())?;
     Ok(Analysis {
         summary_rows,
         fi_rows,
@@ -288,9 +288,9 @@ struct SummaryWriter {
 }
 
 impl SummaryWriter {
-    fn create(path: &Path) -> Result<SummaryWriter, AnalysisError> {
+    fn create(path: &Path, meta: &Meta) -> Result<SummaryWriter, AnalysisError> {
         Ok(SummaryWriter {
-            table: TableWriter::create(path, SUMMARY.schema(Vec::new()))?,
+            table: TableWriter::create(path, SUMMARY.schema(Vec::new()), meta)?,
             rows: 0,
         })
     }

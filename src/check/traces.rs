@@ -9,7 +9,7 @@ use super::{score, show, Ctx, Kind};
 use crate::store::layout;
 use crate::store::ReadError;
 use arrow::array::{Array, AsArray, Float64Array, RecordBatch, UInt32Array};
-use arrow::datatypes::{Float64Type, UInt32Type};
+use arrow::datatypes::UInt32Type;
 use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
@@ -232,11 +232,7 @@ impl<'a> Cursor<'a> {
 }
 
 fn rows(b: &RecordBatch, path: &Path) -> Result<Rows, SnapshotError> {
-    let f64s = |name: &str| {
-        b.column_by_name(name)
-            .and_then(|c| c.as_primitive_opt::<Float64Type>())
-            .cloned()
-    };
+    let f64s = |name: &str| crate::store::reader::trace_values(b, name);
     Ok(Rows {
         neuron: crate::store::reader::u32_column(b, layout::NEURON.name, path)?.clone(),
         t: crate::store::reader::f64_column(b, layout::T.name, path)?.clone(),

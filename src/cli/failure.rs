@@ -130,7 +130,7 @@ impl From<&AnalysisError> for Failure {
             AnalysisError::Store(StoreError::Parquet(_)) => {
                 "check the free space of the dataset's disk and that its folder is writable".into()
             }
-            AnalysisError::Store(s @ (StoreError::Damaged { .. } | StoreError::NotComplete(_) | StoreError::Corrupt { .. })) => {
+            AnalysisError::Store(s @ (StoreError::Damaged { .. } | StoreError::NotComplete(_) | StoreError::Corrupt { .. } | StoreError::OtherFormat { .. })) => {
                 store_hint(s)
             }
             AnalysisError::Store(_) | AnalysisError::Read { .. } => {
@@ -208,6 +208,10 @@ fn store_hint(e: &StoreError) -> String {
         StoreError::Corrupt { .. } => {
             "the dataset's own records are damaged: start over in a new folder with --out".to_string()
         }
+        StoreError::OtherFormat { path, .. } => format!(
+            "run the experiment again with this neurodyn (`neurodyn run EXP --out {} --force` replaces the dataset), or read it with the neurodyn version that wrote it (its provenance.json names it)",
+            path.display()
+        ),
     }
 }
 

@@ -37,7 +37,10 @@ struct Parameter {
     /// None when derived from other parameters; `default_rule` says how.
     default: Option<f64>,
     default_rule: Option<&'static str>,
+    /// The engine unit `default` is in.
     unit: &'static str,
+    /// The unit of the parameter's runs-table column (`model_<name>_<column_unit>`).
+    column_unit: &'static str,
     meaning: &'static str,
 }
 
@@ -61,6 +64,7 @@ impl Model {
                         default,
                         default_rule,
                         unit: p.dim.unit(),
+                        column_unit: p.dim.table_unit(),
                         meaning: p.meaning,
                     }
                 })

@@ -7,7 +7,7 @@ use super::json::{self, Format, Versioned};
 use super::shard;
 use crate::runner;
 use crate::store::layout;
-use crate::store::Dataset;
+use crate::store::{Dataset, StoreError};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -67,6 +67,9 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
     }
     let root = &args.results;
     let dataset = Dataset::read(root).map_err(|e| {
+        if matches!(e, StoreError::OtherFormat { .. }) {
+            return Failure::from(e);
+        }
         Failure::with_hints(
             format!("{}: not a neurodyn dataset ({e})", root.display()),
             vec!["give the folder `neurodyn run` wrote, e.g. results/<name>".into()],

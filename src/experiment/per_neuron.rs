@@ -19,7 +19,7 @@ use crate::error::{did_you_mean, InputError, Location};
 use crate::model::{self, ModelKind, Params};
 use crate::seed;
 use crate::stimulus::{ExtraForm, ExtraValue, Field, Input, Stimulus, Values};
-use crate::units::{self, Dim};
+use crate::units::{self, Dim, UnitSet};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, StandardUniform};
 use serde_saphyr::Spanned;
@@ -115,10 +115,10 @@ impl Rule {
         }
     }
 
-    /// The rule as the runs table shows it; exact (every digit), since the run key
-    /// hashes it.
-    fn describe(&self, dim: Dim) -> String {
-        let q = |x: f64| format!("{} {}", units::number(x), dim.unit());
+    /// The rule with its quantities in the units of `set`: the runs table shows it
+    /// in table units, the run key hashes it in engine units. Exact (every digit).
+    fn describe(&self, dim: Dim, set: UnitSet) -> String {
+        let q = |x: f64| format!("{} {}", units::number(set.value(dim, x)), set.unit(dim));
         match self {
             Rule::Linspace { from, to } => format!("linspace(from={}, to={})", q(*from), q(*to)),
             Rule::Normal { mean, sd } => format!("normal(mean={}, sd={})", q(*mean), q(*sd)),
@@ -153,10 +153,11 @@ impl Varied {
         matches!(self.rule, Rule::Derived(_))
     }
 
-    /// The name of its runs-table column (the numeric one; the rule's description is
-    /// this name + `_per_neuron`) and of its column in neurons.parquet.
-    pub(crate) fn column(&self, indexed_inputs: bool) -> String {
-        let unit = self.dim.unit();
+    /// The name of its runs-table column with the unit of `set` (the numeric one; the
+    /// rule's description is this name + `_per_neuron`) and, in table units, of its
+    /// column in neurons.parquet.
+    pub(crate) fn column(&self, indexed_inputs: bool, set: UnitSet) -> String {
+        let unit = set.unit(self.dim);
         match self.target {
             Target::Model(key) => format!("model_{key}_{unit}"),
             Target::InitialV => format!("initial_V_{unit}"),
@@ -183,29 +184,29 @@ pub(super) fn mark_columns(
     cols: &mut Vec<Column>,
     indexed_inputs: bool,
     with_derived: bool,
+    set: UnitSet,
 ) {
     for v in &spec.per_neuron.varied {
         if v.derived() && !with_derived {
             continue;
         }
-        let name = v.column(indexed_inputs);
-        let unit = Some(v.dim.unit());
+        let name = v.column(indexed_inputs, set);
+        let unit = set.unit(v.dim);
         let at = match v.target {
             Target::InitialV | Target::InitialW => {
-                let stem = name.trim_end_matches(&format!("_{}", v.dim.unit()));
-                let first = cols.iter().position(|c| {
-                    c.name == name
-                        || c.name == format!("{stem}_mean_{}", v.dim.unit())
-                        || c.name == format!("{stem}_sd_{}", v.dim.unit())
-                });
-                cols.retain(|c| {
-                    c.name != format!("{stem}_mean_{}", v.dim.unit())
-                        && c.name != format!("{stem}_sd_{}", v.dim.unit())
-                });
+                let stem = name.trim_end_matches(&format!("_{unit}"));
+                let (mean, sd) = (format!("{stem}_mean_{unit}"), format!("{stem}_sd_{unit}"));
+                let first = cols
+                    .iter()
+                    .position(|c| c.name == name || c.name == mean || c.name == sd);
+                cols.retain(|c| c.name != mean && c.name != sd);
                 match first {
                     Some(i) => {
                         if cols.get(i).is_none_or(|c| c.name != name) {
-                            cols.insert(i, Column::new(name.clone(), unit, Value::F64(f64::NAN)));
+                            cols.insert(
+                                i,
+                                Column::new(name.clone(), Some(unit), Value::F64(f64::NAN)),
+                            );
                         }
                         Some(i)
                     }
@@ -221,7 +222,7 @@ pub(super) fn mark_columns(
             Column::new(
                 format!("{name}{RULE_SUFFIX}"),
                 None,
-                Value::Str(v.rule.describe(v.dim)),
+                Value::Str(v.rule.describe(v.dim, set)),
             ),
         );
     }

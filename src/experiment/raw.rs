@@ -348,6 +348,8 @@ pub struct RecordRaw {
     pub neurons: Option<Spanned<NeuronsRaw>>,
     #[serde(default)]
     pub every: Option<Spanned<Scalar>>,
+    #[serde(default)]
+    pub precision: Option<Spanned<String>>,
 }
 
 /// Which neurons to record: `all`, `{first: n}` or a list of indices.

@@ -5,7 +5,7 @@
 use super::layers::*;
 use super::plan::{MAX_NEURON_STEPS, MAX_STEPS};
 use super::raw::{ExperimentRaw, ExtraRaw, InitRaw, InputRaw, NeuronsRaw, StimulusRaw, Q};
-use super::spec::{Crossings, InitValue, Initial, Method, Record, RunSpec};
+use super::spec::{Crossings, InitValue, Initial, Method, Precision, Record, RunSpec};
 use super::tolerances::Tolerances;
 use super::validate::*;
 use super::values::*;
@@ -393,10 +393,23 @@ pub(super) fn resolve_record(raw: &ExperimentRaw, neurons: u32) -> Result<Record
         w: false,
         neurons: Vec::new(),
         every: 1,
+        precision: Precision::F64,
     };
     let Some(r) = &raw.record else {
         return Ok(record);
     };
+    if let Some(p) = &r.precision {
+        record.precision = match p.value.as_str() {
+            "f64" => Precision::F64,
+            "f32" => Precision::F32,
+            other => return Err(InputError::new(format!(
+                "'{other}' is not a recording precision"
+            ))
+            .key("record.precision")
+            .at(loc(p))
+            .hint("use f64 (the default, every bit the engine computed) or f32 (half the size)")),
+        };
+    }
     for var in r.variables.iter().flatten() {
         match var.value.as_str() {
             "V" => record.v = true,

@@ -5,7 +5,7 @@
 use super::per_neuron::{self, Varied};
 use crate::model::{ModelKind, Params};
 use crate::stimulus::{Field, Input};
-use crate::units::Dim;
+use crate::units::{Dim, UnitSet};
 use std::fmt::Write;
 
 /// Integration method (the experiment's `method`).
@@ -74,6 +74,18 @@ pub struct Record {
     pub w: bool,
     pub neurons: Vec<u32>,
     pub every: u32,
+    /// How recorded values are stored; the engine integrates in f64 either way.
+    pub precision: Precision,
+}
+
+/// The floating-point width of recorded trace values in traces/ (`record.precision`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    #[default]
+    F64,
+    /// Half the bytes; a value keeps 24 significant bits (within 4e-6 mV of V below
+    /// 128 mV in magnitude).
+    F32,
 }
 
 impl Record {
@@ -126,11 +138,12 @@ pub struct PerNeuron {
 }
 
 impl PerNeuron {
-    /// The runs-table (and neurons.parquet) column of each varied value, with its unit.
+    /// The runs-table (and neurons.parquet) column of each varied value, with its
+    /// table unit.
     pub fn columns(&self, indexed_inputs: bool) -> Vec<(String, &'static str)> {
         self.varied
             .iter()
-            .map(|v| (v.column(indexed_inputs), v.dim.unit()))
+            .map(|v| (v.column(indexed_inputs, UnitSet::Table), v.dim.table_unit()))
             .collect()
     }
 }
@@ -174,16 +187,21 @@ impl Column {
         }
     }
 
-    fn quantity(path: &str, dim: Dim, value: f64) -> Self {
-        Column::quantity_of(&[path], dim, value)
+    fn quantity(path: &str, dim: Dim, value: f64, set: UnitSet) -> Self {
+        Column::quantity_of(&[path], dim, value, set)
     }
 
-    /// A quantity column named by `parts` and its unit, joined by '_'. Built with
-    /// `push_str` rather than `format!`: columns are made several times per run of a
-    /// sweep, and formatting was most of a large plan's time.
-    fn quantity_of(parts: &[&str], dim: Dim, value: f64) -> Self {
-        let unit = dim.unit();
-        Column::new(joined(parts, unit), Some(unit), Value::F64(value))
+    /// A quantity column named by `parts` and its unit in `set`, joined by '_', its
+    /// engine `value` expressed in that unit. Built with `push_str` rather than
+    /// `format!`: columns are made several times per run of a sweep, and formatting
+    /// was most of a large plan's time.
+    fn quantity_of(parts: &[&str], dim: Dim, value: f64, set: UnitSet) -> Self {
+        let unit = set.unit(dim);
+        Column::new(
+            joined(parts, unit),
+            Some(unit),
+            Value::F64(set.value(dim, value)),
+        )
     }
 }
 
@@ -240,25 +258,32 @@ impl RunSpec {
         per_neuron::block(self, first, last, true).values
     }
 
-    /// The value of each varied path (in `per_neuron.columns` order) for neurons
-    /// `first..last`: `out[i][j]` is path i's value of neuron first + j.
+    /// The value of each varied path (in `per_neuron.columns` order, in its table
+    /// unit) for neurons `first..last`: `out[i][j]` is path i's value of neuron
+    /// first + j.
     pub fn neuron_table(&self, first: u32, last: u32) -> Vec<Vec<f64>> {
         if !self.varies_per_neuron() {
             return Vec::new();
         }
-        per_neuron::block(self, first, last, false).columns
+        let mut columns = per_neuron::block(self, first, last, false).columns;
+        for (v, column) in self.per_neuron.varied.iter().zip(&mut columns) {
+            if v.dim.table_unit() != v.dim.unit() {
+                column.iter_mut().for_each(|x| *x = v.dim.to_table(*x));
+            }
+        }
+        columns
     }
 
-    /// Every parameter of the run as typed columns (the runs table's). With `indexed_inputs`
-    /// stimulus columns are numbered (input_0_…, input_1_…), as needed when any run
-    /// of the plan sums several stimuli.
-    /// A value that varies per neuron has NaN in its column and the rule in a text
-    /// column `<name>_per_neuron` beside it.
+    /// Every parameter of the run as typed columns (the runs table's), quantities in
+    /// their table units. With `indexed_inputs` stimulus columns are numbered
+    /// (input_0_…, input_1_…), as needed when any run of the plan sums several
+    /// stimuli. A value that varies per neuron has NaN in its column and the rule in a
+    /// text column `<name>_per_neuron` beside it.
     pub fn parameters(&self, indexed_inputs: bool) -> Vec<Column> {
-        self.columns(indexed_inputs, true)
+        self.columns(indexed_inputs, true, UnitSet::Table)
     }
 
-    fn columns(&self, indexed_inputs: bool, with_derived: bool) -> Vec<Column> {
+    fn columns(&self, indexed_inputs: bool, with_derived: bool, set: UnitSet) -> Vec<Column> {
         let mut cols = vec![
             Column::new("model", None, Value::Str(self.model().name().into())),
             Column::new("method", None, Value::Str(self.method.name().into())),
@@ -273,19 +298,29 @@ impl RunSpec {
             ));
         }
         cols.extend([
-            Column::quantity("duration", Dim::Time, self.duration),
-            Column::quantity("dt", Dim::Time, self.dt),
+            Column::quantity("duration", Dim::Time, self.duration, set),
+            Column::quantity("dt", Dim::Time, self.dt, set),
             Column::new("neurons", None, Value::U64(self.neurons.into())),
             Column::new("replicate", None, Value::U64(self.replicate.into())),
         ]);
         for (info, value) in self.params.iter() {
-            cols.push(Column::quantity_of(&["model", info.name], info.dim, value));
+            cols.push(Column::quantity_of(
+                &["model", info.name],
+                info.dim,
+                value,
+                set,
+            ));
         }
         let mut init = |name: &str, dim: Dim, value: InitValue| match value {
-            InitValue::Fixed(x) => cols.push(Column::quantity_of(&["initial", name], dim, x)),
+            InitValue::Fixed(x) => cols.push(Column::quantity_of(&["initial", name], dim, x, set)),
             InitValue::Normal { mean, sd } => {
-                cols.push(Column::quantity_of(&["initial", name, "mean"], dim, mean));
-                cols.push(Column::quantity_of(&["initial", name, "sd"], dim, sd));
+                cols.push(Column::quantity_of(
+                    &["initial", name, "mean"],
+                    dim,
+                    mean,
+                    set,
+                ));
+                cols.push(Column::quantity_of(&["initial", name, "sd"], dim, sd, set));
             }
         };
         init("V", Dim::Voltage, self.initial.v);
@@ -305,7 +340,7 @@ impl RunSpec {
             ));
             for (key, field) in s.fields() {
                 cols.push(match field {
-                    Field::Quantity(dim, x) => Column::quantity_of(&[&prefix, key], dim, x),
+                    Field::Quantity(dim, x) => Column::quantity_of(&[&prefix, key], dim, x, set),
                     Field::Count(c) => {
                         Column::new(joined(&[&prefix], key), None, Value::U64(c.into()))
                     }
@@ -313,28 +348,41 @@ impl RunSpec {
                 });
             }
         }
-        cols.push(Column::quantity("window_start", Dim::Time, self.window.0));
-        cols.push(Column::quantity("window_stop", Dim::Time, self.window.1));
+        cols.push(Column::quantity(
+            "window_start",
+            Dim::Time,
+            self.window.0,
+            set,
+        ));
+        cols.push(Column::quantity(
+            "window_stop",
+            Dim::Time,
+            self.window.1,
+            set,
+        ));
         cols.push(Column::quantity(
             "stimulus_onset",
             Dim::Time,
             self.input.onset(),
+            set,
         ));
         if self.varies_per_neuron() {
-            per_neuron::mark_columns(self, &mut cols, indexed_inputs, with_derived);
+            per_neuron::mark_columns(self, &mut cols, indexed_inputs, with_derived, set);
         }
         cols
     }
 
     /// The text a run key hashes: everything that shapes the simulated numbers, and
     /// nothing else (not the label, the recording or the analysis window), so that
-    /// recording more or renaming a variant never changes a run's random draws.
+    /// recording more or renaming a variant never changes a run's random draws. In
+    /// engine units, not the tables': the keys (and so every seed) stay those of
+    /// datasets written before the tables took Hz and MOhm.
     pub fn canonical(&self) -> String {
         let mut out = String::with_capacity(1024);
         out.push_str("neurodyn-run/v1\n");
         // Without the defaults that follow varied values: they are a function of
         // the rest, and are found only after the key gives the draws their seed.
-        for c in self.columns(true, false) {
+        for c in self.columns(true, false, UnitSet::Engine) {
             // Analysis settings and derived values do not shape the simulation.
             if c.name.starts_with("window_")
                 || c.name.starts_with("stimulus_")

@@ -121,14 +121,13 @@ fn params(runs: &Runs, id: u32) -> Result<RunParams, AnalysisError> {
         .column_by_name(param::MODEL)
         .map(|c| array_value_to_string(c, k).unwrap_or_default())
         .unwrap_or_default();
-    // Each parameter's column is named as `RunSpec::parameters` writes it.
+    // Each parameter's column is named as `RunSpec::parameters` writes it, in its
+    // table unit; the model takes engine units.
     let model = ModelKind::by_name(&name).map(|kind| {
         let mut p = Params::defaults(kind);
         for info in kind.params() {
-            p.set(
-                info.name,
-                f(&format!("model_{}_{}", info.name, info.dim.unit())),
-            );
+            let column = f(&format!("model_{}_{}", info.name, info.dim.table_unit()));
+            p.set(info.name, info.dim.from_table(column));
         }
         p
     });
@@ -317,4 +316,36 @@ pub fn fi_curves(reader: &Reader) -> Result<Vec<Curve>, AnalysisError> {
         .map(|(_, c)| c)
         .filter(|c| !c.points.is_empty())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_parameters_come_back_from_table_units_as_planned() {
+        // Izhikevich's a is a rate: 0.0041 /ms is stored as 4.1 Hz (0.0041 × 1000 is
+        // 4.1000000000000005) and must come back as the same engine value.
+        let text = "name: izh\nduration: 5 ms\ndt: 0.1 ms\n\
+                    model: {type: izhikevich, a: 0.0041 /ms}\n\
+                    input: {type: constant, amplitude: 100 pA}\n";
+        let plan = crate::plan(&crate::parse(text).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = crate::RunOptions::new(dir.path().join("d"), text);
+        opts.analyze = false;
+        let summary = crate::run(&plan, &opts).unwrap();
+        let reader = Reader::open(&summary.out).unwrap();
+        let a = reader.runs().table.column_by_name("model_a_Hz").unwrap();
+        assert_eq!(a.as_primitive::<Float64Type>().value(0), 4.1);
+        let read = params(reader.runs(), 0).unwrap().model.unwrap();
+        let planned = plan.spec(0).params;
+        for info in planned.kind().params() {
+            assert_eq!(
+                read.value(info.name),
+                planned.value(info.name),
+                "{}",
+                info.name
+            );
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Numbers as people read them, for figures and the report: values rounded to a few
 //! significant digits without spurious decimals, quantities in the unit that fits
-//! their size (55000 pA is "55 nA", 0.02 kHz is "20 Hz"), tick labels with exactly
+//! their size (55000 pA is "55 nA", 2500 Hz is "2.5 kHz"), tick labels with exactly
 //! the decimals their spacing needs, and parameter column names as experiment paths
 //! (`input_0_amplitude_pA` is "input[0].amplitude").
 
@@ -50,9 +50,9 @@ pub struct Scale {
     pub factor: f64,
 }
 
-/// The unit to show values of `unit` whose largest magnitude is `max_abs` in: the
-/// next larger unit of the same kind once values reach 1000 of the stored one, and
-/// frequencies below 1 kHz in Hz, resistances below 1 GOhm in MOhm.
+/// The unit to show values of `unit` (a table unit) whose largest magnitude is
+/// `max_abs` in: the next larger unit of the same kind once values reach 1000 of the
+/// stored one.
 pub fn scale(unit: &str, max_abs: f64) -> Scale {
     let s = |u: &str, f: f64| Scale {
         unit: u.to_string(),
@@ -67,8 +67,8 @@ pub fn scale(unit: &str, max_abs: f64) -> Scale {
         "pA_sqrt_ms" if big => s("nA·√ms", 1e-3),
         "pA_sqrt_ms" => s("pA·√ms", 1.0),
         "ms" if max_abs >= 10_000.0 => s("s", 1e-3),
-        "kHz" if max_abs < 1.0 => s("Hz", 1e3),
-        "GOhm" if max_abs < 1.0 => s("MOhm", 1e3),
+        "Hz" if big => s("kHz", 1e-3),
+        "MOhm" if big => s("GOhm", 1e-3),
         "nS_per_mV" => s("nS/mV", 1.0),
         other => s(other, 1.0),
     }
@@ -174,8 +174,10 @@ mod tests {
     fn quantities_take_the_unit_that_fits() {
         assert_eq!(quantity(55000.0, "pA"), "55 nA");
         assert_eq!(quantity(250.0, "pA"), "250 pA");
-        assert_eq!(quantity(0.02, "kHz"), "20 Hz");
-        assert_eq!(quantity(0.001, "GOhm"), "1 MOhm");
+        assert_eq!(quantity(20.0, "Hz"), "20 Hz");
+        assert_eq!(quantity(2500.0, "Hz"), "2.5 kHz");
+        assert_eq!(quantity(100.0, "MOhm"), "100 MOhm");
+        assert_eq!(quantity(1500.0, "MOhm"), "1.5 GOhm");
         assert_eq!(quantity(1300.0, "nS"), "1.3 µS");
         assert_eq!(quantity(3.0, "ms"), "3 ms");
         assert_eq!(quantity(25000.0, "pA_sqrt_ms"), "25 nA·√ms");

@@ -10,6 +10,12 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// The version of this layout, recorded in the marker (`Meta::format`) and in every
+/// table's key-value metadata. Datasets of another format are refused, not read.
+/// 3: frequencies in Hz and resistances in MOhm, `seed` as text, the `experiment`
+/// column and the tables' key-value metadata.
+pub const FORMAT: u32 = 3;
+
 /// The marker file, written first: only a folder holding it is a dataset.
 pub const META: &str = "_neurodyn.json";
 /// Written last: the dataset is complete.
@@ -103,8 +109,13 @@ pub const W: Column = Column::new("w_pA", F64, true, Some("pA"));
 
 // The runs table's own columns (its parameters sit between ERROR and N_SPIKES).
 pub const RUN_KEY: Column = Column::new("run_key", Text, false, None);
+/// The experiment's `name:`, so that runs of several datasets read together (a glob in
+/// DuckDB, a concatenation in pandas) still say where they came from.
+pub const EXPERIMENT_NAME: Column = Column::new("experiment", Text, false, None);
 pub const LABEL: Column = Column::new("label", Text, false, None);
-pub const SEED: Column = Column::new("seed", U64, false, None);
+/// The run's 64-bit unsigned seed as decimal text: R's arrow reads a UInt64 column as
+/// doubles (53 bits) and other readers sign-reinterpret it, text is exact everywhere.
+pub const SEED: Column = Column::new("seed", Text, false, None);
 /// "ok" or "failed".
 pub const STATUS: Column = Column::new("status", Text, false, None);
 pub const ERROR: Column = Column::new("error", Text, true, None);
@@ -238,14 +249,23 @@ impl Table {
     }
 }
 
-/// One row per run: key, seed, status and every parameter as a typed column.
+/// One row per run: key, experiment, seed, status and every parameter as a typed
+/// column.
 pub const RUNS: Table = Table {
     name: "runs",
     storage: Storage::File,
     columns: &[
-        RUN_ID, RUN_KEY, LABEL, SEED, STATUS, ERROR, N_SPIKES, WALL_S,
+        RUN_ID,
+        RUN_KEY,
+        EXPERIMENT_NAME,
+        LABEL,
+        SEED,
+        STATUS,
+        ERROR,
+        N_SPIKES,
+        WALL_S,
     ],
-    varying_after: Some(6),
+    varying_after: Some(7),
 };
 
 /// The value each neuron took of every value that varies per neuron (`per_neuron:`):
@@ -362,22 +382,27 @@ pub struct TraceColumns {
     pub v: bool,
     pub i: bool,
     pub w: bool,
+    /// Values stored as f32 (`record.precision: f32`) rather than f64.
+    pub f32: bool,
 }
 
-/// The traces' schema: the keys, then the values recorded.
+/// The traces' schema: the keys, then the values recorded, as f64 or f32.
 pub fn traces_schema(values: TraceColumns) -> SchemaRef {
     let recorded = |c: &Column| match c.name {
-        n if n == V.name => values.v,
-        n if n == I.name => values.i,
-        n if n == W.name => values.w,
-        _ => true,
+        n if n == V.name => Some(values.v),
+        n if n == I.name => Some(values.i),
+        n if n == W.name => Some(values.w),
+        _ => None,
     };
     schema(
         TRACES
             .columns
             .iter()
-            .filter(|c| recorded(c))
-            .map(Column::field)
+            .filter(|c| recorded(c) != Some(false))
+            .map(|c| match recorded(c) {
+                Some(true) if values.f32 => field(c.name, DataType::Float32, c.nullable, c.unit),
+                _ => c.field(),
+            })
             .collect(),
     )
 }
@@ -417,6 +442,19 @@ pub fn fi_curve_field(name: &str, data_type: DataType, param_unit: Option<&str>)
     field(name, data_type, true, aggregate.unwrap_or(param_unit))
 }
 
+/// The keys of the key-value metadata every Parquet file of a dataset carries, so a
+/// file read on its own still says what wrote it.
+pub mod kv {
+    /// The experiment's `name:`.
+    pub const EXPERIMENT: &str = "neurodyn.experiment";
+    /// SHA-256 of the experiment file's text, as in `_neurodyn.json`.
+    pub const CONFIG_SHA256: &str = "neurodyn.config_sha256";
+    /// The neurodyn version that wrote the file.
+    pub const VERSION: &str = "neurodyn.version";
+    /// The dataset format (`FORMAT`).
+    pub const FORMAT: &str = "neurodyn.format";
+}
+
 /// Shorthand for building a schema.
 pub fn schema(fields: Vec<Field>) -> SchemaRef {
     Arc::new(arrow::datatypes::Schema::new(fields))
@@ -448,17 +486,39 @@ mod tests {
         assert_eq!(
             names,
             [
-                "run_id", "run_key", "label", "seed", "status", "error", "model", "n_spikes",
+                "run_id",
+                "run_key",
+                "experiment",
+                "label",
+                "seed",
+                "status",
+                "error",
+                "model",
+                "n_spikes",
                 "wall_s"
             ]
         );
-        let s = traces_schema(TraceColumns {
+        let mut columns = TraceColumns {
             v: true,
             i: false,
             w: true,
-        });
+            f32: false,
+        };
+        let s = traces_schema(columns);
         let names: Vec<&str> = s.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["run_id", "neuron", "t_ms", "V_mV", "w_pA"]);
+        columns.f32 = true;
+        let types: Vec<DataType> = traces_schema(columns)
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        use DataType::{Float32, Float64, UInt32};
+        assert_eq!(
+            types,
+            [UInt32, UInt32, Float64, Float32, Float32],
+            "t_ms stays f64"
+        );
     }
 
     #[test]

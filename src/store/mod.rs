@@ -17,6 +17,7 @@
 //!
 //! Nothing here knows about YAML.
 
+pub(crate) mod encode;
 pub mod layout;
 pub(crate) mod lock;
 pub(crate) mod neurons;
@@ -77,6 +78,12 @@ pub enum StoreError {
     },
     #[error("{0} is not a finished neurodyn dataset (no _SUCCESS)")]
     NotComplete(PathBuf),
+    #[error(
+        "{path} holds a dataset of format {format}; this neurodyn ({}) reads and resumes format {} only",
+        env!("CARGO_PKG_VERSION"),
+        layout::FORMAT
+    )]
+    OtherFormat { path: PathBuf, format: u32 },
 }
 
 fn list(entries: &[String]) -> String {
@@ -113,6 +120,7 @@ impl StoreError {
 /// What a dataset is of; written when the dataset is created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meta {
+    /// The layout version (`layout::FORMAT` when this neurodyn wrote it).
     pub format: u32,
     pub name: String,
     /// SHA-256 of the experiment file's text.
@@ -267,6 +275,19 @@ fn inspect(root: &Path) -> Result<Folder, StoreError> {
     Ok(Folder::Dataset { meta, extra })
 }
 
+/// Refuse a dataset of another layout version: its tables name and hold values
+/// otherwise (frequencies in kHz and a numeric seed before format 3), so reading or
+/// resuming it would mix two formats. `--force` still replaces it.
+fn check_format(path: &Path, meta: &Meta) -> Result<(), StoreError> {
+    if meta.format == layout::FORMAT {
+        return Ok(());
+    }
+    Err(StoreError::OtherFormat {
+        path: path.to_path_buf(),
+        format: meta.format,
+    })
+}
+
 /// The hidden sibling a replacement of `root` is built in.
 fn sibling(root: &Path) -> Result<PathBuf, StoreError> {
     let name = root
@@ -327,6 +348,7 @@ impl Dataset {
                     return Dataset::replace(&root, &shown, meta, experiment, mode.scope, false);
                 }
                 if mode.resume {
+                    check_format(&shown, &old)?;
                     if same {
                         return Dataset::create(&root, &shown, meta, experiment, mode.scope, None);
                     }
@@ -434,9 +456,10 @@ impl Dataset {
         Ok(ds)
     }
 
-    /// An existing dataset, for reading its state.
+    /// An existing dataset of this neurodyn's format, for reading its state.
     pub fn read(root: &Path) -> Result<Dataset, StoreError> {
         let meta = read_json(&root.join(META))?;
+        check_format(root, &meta)?;
         Ok(Dataset {
             root: root.to_path_buf(),
             meta,

@@ -5,7 +5,7 @@
 
 use super::layout::{self, field};
 use super::parquet::TableWriter;
-use super::StoreError;
+use super::{Meta, StoreError};
 use crate::experiment::plan::Plan;
 use arrow::array::{ArrayRef, Float64Array, UInt32Array};
 use arrow::datatypes::DataType;
@@ -79,9 +79,9 @@ impl Chunk {
     }
 }
 
-/// Write neurons.parquet when some run of the plan varies a value per neuron;
-/// returns whether it wrote the file.
-pub fn write(path: &Path, plan: &Plan) -> Result<bool, StoreError> {
+/// Write neurons.parquet of the dataset `meta` describes when some run of the plan
+/// varies a value per neuron; returns whether it wrote the file.
+pub fn write(path: &Path, plan: &Plan, meta: &Meta) -> Result<bool, StoreError> {
     let names = columns(plan);
     if names.is_empty() {
         return Ok(false);
@@ -95,7 +95,7 @@ pub fn write(path: &Path, plan: &Plan) -> Result<bool, StoreError> {
         .iter()
         .map(|(n, unit)| field(n, DataType::Float64, true, Some(unit)))
         .collect();
-    let mut table = TableWriter::create(path, layout::NEURONS.schema(fields))?;
+    let mut table = TableWriter::create(path, layout::NEURONS.schema(fields), meta)?;
     let mut chunk = Chunk::new(names.len());
     for run in plan
         .chunks(RUNS_AT_ONCE)
@@ -140,6 +140,7 @@ pub fn write(path: &Path, plan: &Plan) -> Result<bool, StoreError> {
 mod tests {
     use super::*;
     use crate::experiment::{parse, plan::plan};
+    use crate::store::parquet::test_meta;
     use crate::store::reader::read_batches;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Float64Type, UInt32Type};
@@ -157,7 +158,7 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("neurons.parquet");
-        assert!(write(&path, &p).unwrap());
+        assert!(write(&path, &p, &test_meta()).unwrap());
         let batches = read_batches(&path).unwrap();
         let schema = batches[0].schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
@@ -187,7 +188,26 @@ mod tests {
         // Nothing varies: no file.
         let none = plan_of("name: t\nduration: 10 ms\ndt: 0.1 ms\nmodel: {type: lif}\n");
         let other = dir.path().join("none.parquet");
-        assert!(!write(&other, &none).unwrap());
+        assert!(!write(&other, &none, &test_meta()).unwrap());
         assert!(!other.exists());
+    }
+
+    #[test]
+    fn frequencies_are_in_hz_with_the_digits_they_were_given() {
+        let p = plan_of(
+            "name: t\nduration: 10 ms\ndt: 0.1 ms\nneurons: 4\nmodel: {type: lif}\n\
+             input: {type: sine, amplitude: 100 pA, frequency: 5 Hz}\n\
+             per_neuron: {input.frequency: {list: [4.1 Hz, 20 Hz, 0.0069 kHz, 1 /s]}}\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("neurons.parquet");
+        assert!(write(&path, &p, &test_meta()).unwrap());
+        let b = &read_batches(&path).unwrap()[0];
+        let f = b.schema().field(2).clone();
+        assert_eq!(f.name(), "input_frequency_Hz");
+        assert_eq!(layout::unit_of(&f), Some("Hz"));
+        // 0.0041 kHz * 1000 would be 4.1000000000000005, 0.0069 kHz 6.8999999999999995.
+        let hz: Vec<f64> = b.column(2).as_primitive::<Float64Type>().values().to_vec();
+        assert_eq!(hz, [4.1, 20.0, 6.9, 1.0]);
     }
 }

@@ -5,9 +5,9 @@
 pub use super::layout::TraceColumns;
 use super::layout::{self, Table};
 use super::parquet::TableWriter;
-use super::{Dataset, PartRecord, StoreError};
+use super::{Dataset, Meta, PartRecord, StoreError};
 use crate::engine::{Sink, SinkError, TraceChunk};
-use arrow::array::{ArrayRef, Float64Array, UInt32Array};
+use arrow::array::{ArrayRef, Float32Array, Float64Array, UInt32Array};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,11 +38,19 @@ impl Keys {
     fn take(&mut self) -> Vec<ArrayRef> {
         self.written += self.t.len() as u64;
         vec![
-            Arc::new(UInt32Array::from(std::mem::take(&mut self.run_id))),
-            Arc::new(UInt32Array::from(std::mem::take(&mut self.neuron))),
-            Arc::new(Float64Array::from(std::mem::take(&mut self.t))),
+            Arc::new(UInt32Array::from(taken(&mut self.run_id))),
+            Arc::new(UInt32Array::from(taken(&mut self.neuron))),
+            Arc::new(Float64Array::from(taken(&mut self.t))),
         ]
     }
+}
+
+/// The buffer's rows, leaving it empty with room for as many again: a buffer grown
+/// from nothing by doubling copies its rows at every step, and a long recording spent
+/// a tenth of its time in those copies and the new allocations' page faults.
+fn taken<T>(buffer: &mut Vec<T>) -> Vec<T> {
+    let room = buffer.len();
+    std::mem::replace(buffer, Vec::with_capacity(room))
 }
 
 /// A finished part file's record: its size is read back once it is in place.
@@ -64,9 +72,9 @@ pub struct SpikeWriter {
 }
 
 impl SpikeWriter {
-    pub fn create(path: &Path) -> Result<Self, StoreError> {
+    pub fn create(path: &Path, meta: &Meta) -> Result<Self, StoreError> {
         Ok(SpikeWriter {
-            table: TableWriter::create(path, layout::SPIKES.schema(Vec::new()))?,
+            table: TableWriter::create(path, layout::SPIKES.schema(Vec::new()), meta)?,
             path: path.to_path_buf(),
             keys: Keys::default(),
         })
@@ -106,9 +114,9 @@ pub struct TraceWriter {
 }
 
 impl TraceWriter {
-    pub fn create(path: &Path, columns: TraceColumns) -> Result<Self, StoreError> {
+    pub fn create(path: &Path, columns: TraceColumns, meta: &Meta) -> Result<Self, StoreError> {
         Ok(TraceWriter {
-            table: TableWriter::create(path, layout::traces_schema(columns))?,
+            table: TableWriter::create(path, layout::traces_schema(columns), meta)?,
             path: path.to_path_buf(),
             columns,
             keys: Keys::default(),
@@ -145,14 +153,24 @@ impl TraceWriter {
             return Ok(());
         }
         let mut cols = self.keys.take();
+        let f32 = self.columns.f32;
         if self.columns.v {
-            cols.push(Arc::new(Float64Array::from(std::mem::take(&mut self.v))));
+            cols.push(values(taken(&mut self.v), f32));
         }
         if self.columns.i {
-            cols.push(Arc::new(Float64Array::from(std::mem::take(&mut self.i))));
+            cols.push(values(taken(&mut self.i), f32));
         }
         if self.columns.w {
-            cols.push(Arc::new(Float64Array::from(std::mem::take(&mut self.w))));
+            let w = taken(&mut self.w);
+            cols.push(if f32 {
+                Arc::new(
+                    w.into_iter()
+                        .map(|x| x.map(|x| x as f32))
+                        .collect::<Float32Array>(),
+                )
+            } else {
+                Arc::new(Float64Array::from(w))
+            });
         }
         self.table.write(cols)
     }
@@ -161,6 +179,17 @@ impl TraceWriter {
         self.flush()?;
         self.table.commit()?;
         record(&layout::TRACES, &self.path, self.keys.written)
+    }
+}
+
+/// A column of recorded values, rounded to nearest f32 when so recorded.
+fn values(v: Vec<f64>, f32: bool) -> ArrayRef {
+    if f32 {
+        Arc::new(Float32Array::from_iter_values(
+            v.into_iter().map(|x| x as f32),
+        ))
+    } else {
+        Arc::new(Float64Array::from(v))
     }
 }
 
@@ -180,9 +209,13 @@ impl PartWriters {
     ) -> Result<Self, StoreError> {
         let staged = |table: &Table| dataset.staged_part(batch, table.name);
         Ok(PartWriters {
-            spikes: SpikeWriter::create(&staged(&layout::SPIKES))?,
+            spikes: SpikeWriter::create(&staged(&layout::SPIKES), &dataset.meta)?,
             traces: match traces {
-                Some(c) => Some(TraceWriter::create(&staged(&layout::TRACES), c)?),
+                Some(c) => Some(TraceWriter::create(
+                    &staged(&layout::TRACES),
+                    c,
+                    &dataset.meta,
+                )?),
                 None => None,
             },
         })

@@ -16,11 +16,12 @@ use arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
 use arrow::compute::{concat_batches, filter_record_batch};
-use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
+use arrow::datatypes::{Float32Type, Float64Type, SchemaRef, UInt32Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -69,16 +70,27 @@ pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ReadError> {
     Ok(out)
 }
 
-/// The record batches of one Parquet file, handed over one at a time.
+/// The record batches of one Parquet file, handed over one at a time, their schema
+/// holding the file's key-value metadata (which experiment, which neurodyn), which
+/// the Parquet reader's batches leave out, so that a table handed on (to Python)
+/// still says where it came from.
 pub fn for_each_batch<E: From<ReadError>>(
     path: &Path,
     mut f: impl FnMut(RecordBatch) -> Result<(), E>,
 ) -> Result<(), E> {
-    let reader = open_file(path)?
-        .build()
-        .map_err(|e| ReadError::format(path, e))?;
+    let builder = open_file(path)?;
+    let metadata = builder.schema().metadata().clone();
+    let reader = builder.build().map_err(|e| ReadError::format(path, e))?;
+    let mut tagged: Option<SchemaRef> = None;
     for b in reader {
-        f(b.map_err(|e| ReadError::format(path, e))?)?;
+        let b = b.map_err(|e| ReadError::format(path, e))?;
+        let schema = tagged
+            .get_or_insert_with(|| {
+                Arc::new(b.schema().as_ref().clone().with_metadata(metadata.clone()))
+            })
+            .clone();
+        f(b.with_schema(schema)
+            .map_err(|e| ReadError::format(path, e))?)?;
     }
     Ok(())
 }
@@ -122,6 +134,16 @@ pub fn f64_column<'a>(
     b.column_by_name(name)
         .and_then(|c| c.as_primitive_opt::<Float64Type>())
         .ok_or_else(|| ReadError::format(path, format!("no Float64 column '{name}'")))
+}
+
+/// A trace value column as f64, whether recorded as f64 or f32 (`record.precision`;
+/// widening is exact); None when the traces lack it.
+pub fn trace_values(b: &RecordBatch, name: &str) -> Option<Float64Array> {
+    let c = b.column_by_name(name)?;
+    if let Some(f32s) = c.as_primitive_opt::<Float32Type>() {
+        return Some(f32s.iter().map(|x| x.map(f64::from)).collect());
+    }
+    c.as_primitive_opt::<Float64Type>().cloned()
 }
 
 /// What the readers need of one run.
@@ -520,10 +542,7 @@ impl Reader {
             let rid = u32_column(&b, layout::RUN_ID.name, &path)?;
             let n = u32_column(&b, layout::NEURON.name, &path)?;
             let t = f64_column(&b, layout::T.name, &path)?;
-            let col = |c: &layout::Column| {
-                b.column_by_name(c.name)
-                    .and_then(|c| c.as_primitive_opt::<Float64Type>().cloned())
-            };
+            let col = |c: &layout::Column| trace_values(&b, c.name);
             let (v, i, w) = (col(&layout::V), col(&layout::I), col(&layout::W));
             for k in (0..b.num_rows()).filter(|&k| rid.value(k) == run_id) {
                 d.neuron.push(n.value(k));

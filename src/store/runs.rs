@@ -1,11 +1,11 @@
-//! runs.parquet: one row per run with its key, seed, status and every parameter as a
-//! typed column whose name ends in its unit. Written in chunks of runs, so
-//! memory does not grow with the size of the sweep.
+//! runs.parquet: one row per run with its key, experiment, seed (as text), status and
+//! every parameter as a typed column whose name ends in its table unit. Written in
+//! chunks of runs, so memory does not grow with the size of the sweep.
 
 use super::layout::{self, field};
 use super::outcomes::Outcomes;
 use super::parquet::TableWriter;
-use super::StoreError;
+use super::{Meta, StoreError};
 use crate::experiment::plan::Plan;
 use crate::experiment::spec::{RunSpec, Value};
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt32Array, UInt64Array};
@@ -183,14 +183,15 @@ fn data_type(k: Kind) -> DataType {
     }
 }
 
-/// Write runs.parquet, with how each run ended from `outcomes`.
-pub fn write(path: &Path, plan: &Plan, outcomes: &Outcomes) -> Result<(), StoreError> {
+/// Write runs.parquet of the dataset `meta` describes, with how each run ended from
+/// `outcomes`.
+pub fn write(path: &Path, plan: &Plan, outcomes: &Outcomes, meta: &Meta) -> Result<(), StoreError> {
     let names = parameter_columns(plan);
     let parameters = names
         .iter()
         .map(|c| field(&c.name, data_type(c.kind), c.nullable, c.unit))
         .collect();
-    let mut table = TableWriter::create(path, layout::RUNS.schema(parameters))?;
+    let mut table = TableWriter::create(path, layout::RUNS.schema(parameters), meta)?;
     let mut start = 0;
     for runs in plan.chunks(CHUNK) {
         let end = start + runs.len();
@@ -201,9 +202,14 @@ pub fn write(path: &Path, plan: &Plan, outcomes: &Outcomes) -> Result<(), StoreE
                 runs.iter().map(|r| r.key.as_str()),
             )),
             Arc::new(StringArray::from_iter_values(
+                runs.iter().map(|_| meta.name.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
                 runs.iter().map(|r| r.label.as_str()),
             )),
-            Arc::new(UInt64Array::from_iter_values(runs.iter().map(|r| r.seed))),
+            Arc::new(StringArray::from_iter_values(
+                runs.iter().map(|r| r.seed.to_string()),
+            )),
             Arc::new(StringArray::from_iter_values(ids.clone().map(|i| {
                 if outcomes.ok(i) {
                     layout::STATUS_OK

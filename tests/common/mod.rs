@@ -9,8 +9,10 @@ use arrow::datatypes::{Float64Type, UInt32Type};
 use neurodyn::engine::{simulate, MemorySink};
 use neurodyn::experiment::{parse, plan::plan, spec::RunSpec};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 /// The single run of an experiment given as YAML text, planned.
 pub fn spec(yaml: &str) -> RunSpec {
@@ -143,12 +145,24 @@ pub fn f64s(batches: &[RecordBatch], col: &str) -> Vec<f64> {
         .collect()
 }
 
-/// A table as one batch, rows sorted by (run_id, neuron, t_ms) where present and the
-/// wall-time column (which measures, not computes) dropped: equal contents compare
-/// equal however the rows were split into part files.
+/// A table as one batch, rows sorted by (run_id, neuron, t_ms) where present, the
+/// wall-time column (which measures, not computes) dropped, and without the file's
+/// key-value metadata (it holds the hash of the experiment's text, which differs
+/// between two texts of the same runs): equal contents compare equal however the
+/// rows were split into part files.
 pub fn canonical(path: &Path) -> RecordBatch {
     let batches = read(path);
-    let schema = batches[0].schema();
+    let schema = Arc::new(
+        batches[0]
+            .schema()
+            .as_ref()
+            .clone()
+            .with_metadata(HashMap::new()),
+    );
+    let batches: Vec<RecordBatch> = batches
+        .into_iter()
+        .map(|b| b.with_schema(schema.clone()).unwrap())
+        .collect();
     let all = concat_batches(&schema, &batches).unwrap();
     let keep: Vec<usize> = (0..all.num_columns())
         .filter(|&i| schema.field(i).name() != "wall_s")
