@@ -232,7 +232,10 @@ def test_an_existing_dataset_is_refused_with_the_cli_hint(sweep, tmp_path):
     assert any("--force" in h for h in caught.value.hints)
 
 
-# Long enough that an interrupt lands mid-sweep: 300 runs committed in many batches.
+# Long enough that an interrupt lands mid-sweep: 900 runs committed in about 45 batches,
+# a second or more of work left after the first commit on this machine even under load
+# (with 300 runs, the whole sweep once finished before a loaded machine delivered the
+# interrupt).
 LONG = {
     "name": "py_long",
     "seed": 3,
@@ -245,7 +248,7 @@ LONG = {
         {"type": "constant", "amplitude": "0 pA"},
         {"type": "noise", "mean": "0 pA", "sigma": "300 pA*sqrt(ms)"},
     ],
-    "grid": {"input[0].amplitude": {"linspace": ["0 pA", "1 nA", 300]}},
+    "grid": {"input[0].amplitude": {"linspace": ["0 pA", "1 nA", 900]}},
 }
 
 
@@ -272,7 +275,7 @@ def test_an_interrupt_leaves_a_dataset_that_resumes_to_the_full_result(tmp_path)
         neurodyn.open(out)
     resumed = neurodyn.run(LONG, out, resume=True, progress=False)
     whole = neurodyn.run(LONG, tmp_path / "whole", progress=False)
-    assert resumed.runs().shape[0] == 300
+    assert resumed.runs().shape[0] == 900
     for table in ("spikes", "summary", "fi_curve"):
         assert same(read(out, table), read(whole.path, table)), table
 

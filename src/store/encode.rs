@@ -208,6 +208,18 @@ mod tests {
         std::fs::read(path).unwrap()
     }
 
+    /// The row count of each row group of a file.
+    fn group_sizes(path: &std::path::Path) -> Vec<i64> {
+        let file = std::fs::File::open(path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect()
+    }
+
     #[test]
     fn row_groups_encoded_together_give_the_same_file_whatever_the_threads() {
         let dir = tempfile::tempdir().unwrap();
@@ -217,20 +229,14 @@ mod tests {
 
         let path = dir.path().join("read.parquet");
         std::fs::write(&path, one).unwrap();
-        let reader =
-            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap();
-        let sizes: Vec<i64> = reader
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows())
-            .collect();
         let whole = ROW_GROUP_ROWS as i64;
         assert_eq!(
-            sizes,
+            group_sizes(&path),
             vec![whole, whole, whole / 2],
             "groups at fixed row counts"
         );
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap();
         let mut at = 0;
         for batch in reader.build().unwrap() {
             let batch = batch.unwrap();
@@ -251,15 +257,7 @@ mod tests {
         t.end_row_group().unwrap();
         t.write(columns(10, 5)).unwrap();
         t.commit().unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
-        let sizes: Vec<i64> = reader
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows())
-            .collect();
-        assert_eq!(sizes, vec![10, 5]);
+        assert_eq!(group_sizes(&path), vec![10, 5]);
 
         let empty = dir.path().join("empty.parquet");
         TableWriter::create(&empty, schema(), &test_meta())
