@@ -24,7 +24,7 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// bytes/row at 2.1e7 rows/s against 8.6 and 1.1e7 with the defaults (measured on AdEx
 /// traces when the writer was chosen). Dictionaries only on text columns; integers
 /// plain: ids (run_id, neuron) come sorted in long runs that ZSTD packs as small as a
-/// dictionary or delta encoding does, and on W2 (10⁸ trace rows, 549 MB either way)
+/// dictionary or delta encoding does, and on W2 (10⁸ trace rows, 575 MB either way)
 /// dictionaries cost 14 % of the run's CPU time and delta encoding 10 %.
 fn properties(schema: &Schema, meta: &Meta) -> Result<WriterProperties, StoreError> {
     let zstd = ZstdLevel::try_new(1).map_err(|e| StoreError::Parquet(e.to_string()))?;
