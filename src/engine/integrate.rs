@@ -24,6 +24,17 @@ pub trait Integrator<M: Dynamics> {
     /// midpoint value.
     const WEIGHTED: bool = false;
 
+    /// Whether the batched slow path (`engine::lanes`) may take this method's
+    /// neurons: a step reads the input at its start, midpoint and end (not a weighted
+    /// mean), and crossings are located by the default [`Integrator::crossing`]. A
+    /// method that weights its input or has its own crossing must say false.
+    const BATCHED: bool = true;
+
+    /// Whether a step reads the current at its midpoint and end (rk4) and not only at
+    /// its start (Euler); the batched slow path evaluates a moving input only where
+    /// it is read.
+    const READS_MID_AND_END: bool = true;
+
     /// (V, w) after a step of length h from (v, w), and dV/dt at the step's start
     /// (which decides whether the step must be sub-stepped; Euler and rk4 compute it
     /// anyway as their first stage).
@@ -59,6 +70,8 @@ pub struct Rk4;
 pub struct Exact;
 
 impl<M: Dynamics> Integrator<M> for Euler {
+    const READS_MID_AND_END: bool = false;
+
     #[inline(always)]
     fn step_and_slope(m: &M, v: f64, w: f64, i: Currents, h: f64) -> (f64, f64, f64) {
         let (dv, dw) = m.derivs(v, w, i.start);
@@ -85,6 +98,7 @@ impl<M: Dynamics> Integrator<M> for Rk4 {
 
 impl<M: Dynamics> Integrator<M> for Exact {
     const WEIGHTED: bool = true;
+    const BATCHED: bool = false;
 
     /// Closed-form models have no upswing, so their slope is never asked for (0 here).
     #[inline(always)]
@@ -169,13 +183,92 @@ pub fn bridge_crossing(
 /// Root of g on (0, h] where g(0) = g0 < 0 and g(h) >= 0 (possibly +inf), by the
 /// Illinois variant of regula falsi, with bisection while g(b) is not finite.
 pub fn locate(g: impl Fn(f64) -> f64, g0: f64, h: f64) -> f64 {
-    let (mut a, mut fa) = (0.0, g0);
-    let mut b = h;
-    let mut fb = g(b);
-    let mut side = 0i8;
-    for _ in 0..200 {
-        if b - a <= 1e-13 * h.max(1e-300) {
-            break;
+    let mut root = Root::new(g0, h);
+    let mut next = root.start(g(h));
+    loop {
+        match next {
+            Search::Try(x) => next = root.feed(g(x)),
+            Search::Found(s) => return s,
+        }
+    }
+}
+
+/// What [`Root`] wants next: g at a point, or the root it settled on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Search {
+    Try(f64),
+    Found(f64),
+}
+
+/// [`locate`] as a state machine that is handed g's values one at a time, so that the
+/// engine can evaluate g for many neurons at once (in vectors) and still take, for
+/// each, exactly the steps `locate` takes: same points, same root, same bits.
+#[derive(Clone, Copy, Debug)]
+pub struct Root {
+    a: f64,
+    fa: f64,
+    b: f64,
+    fb: f64,
+    h: f64,
+    /// The point last asked for (the candidate c of the current iteration).
+    c: f64,
+    /// Which end moved last (−1: a, 1: b), for the Illinois halving.
+    side: i8,
+    iterations: u32,
+}
+
+impl Root {
+    /// At most this many candidates are tried.
+    const ITERATIONS: u32 = 200;
+
+    pub fn new(g0: f64, h: f64) -> Root {
+        Root {
+            a: 0.0,
+            fa: g0,
+            b: h,
+            fb: f64::NAN,
+            h,
+            c: f64::NAN,
+            side: 0,
+            iterations: 0,
+        }
+    }
+
+    /// Begin from g(h), the value at the bracket's right end.
+    pub fn start(&mut self, gh: f64) -> Search {
+        self.fb = gh;
+        self.next()
+    }
+
+    /// Take g at the point last asked for.
+    pub fn feed(&mut self, fc: f64) -> Search {
+        let c = self.c;
+        if fc.is_nan() || fc.abs() < 1e-12 {
+            return Search::Found(c);
+        }
+        if fc < 0.0 {
+            self.a = c;
+            self.fa = fc;
+            if self.side == -1 {
+                self.fb *= 0.5;
+            }
+            self.side = -1;
+        } else {
+            self.b = c;
+            self.fb = fc;
+            if self.side == 1 {
+                self.fa *= 0.5;
+            }
+            self.side = 1;
+        }
+        self.iterations += 1;
+        self.next()
+    }
+
+    fn next(&mut self) -> Search {
+        let (a, fa, b, fb) = (self.a, self.fa, self.b, self.fb);
+        if self.iterations >= Self::ITERATIONS || b - a <= 1e-13 * self.h.max(1e-300) {
+            return Search::Found(b);
         }
         let c = if fb.is_finite() && fb > fa {
             let c = b - fb * (b - a) / (fb - fa);
@@ -187,30 +280,9 @@ pub fn locate(g: impl Fn(f64) -> f64, g0: f64, h: f64) -> f64 {
         } else {
             0.5 * (a + b)
         };
-        let fc = g(c);
-        if fc.is_nan() {
-            return c;
-        }
-        if fc.abs() < 1e-12 {
-            return c;
-        }
-        if fc < 0.0 {
-            a = c;
-            fa = fc;
-            if side == -1 {
-                fb *= 0.5;
-            }
-            side = -1;
-        } else {
-            b = c;
-            fb = fc;
-            if side == 1 {
-                fa *= 0.5;
-            }
-            side = 1;
-        }
+        self.c = c;
+        Search::Try(c)
     }
-    b
 }
 
 #[cfg(test)]

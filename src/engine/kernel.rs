@@ -265,6 +265,162 @@ fn plain_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>, D: Drive, B
     any
 }
 
+/// The neurons of a batch of the slow path (`engine::lanes`), one entry per lane:
+/// state (v, w) at the start of the (sub-)step, the current at its start, midpoint
+/// and end (`i`, `i_mid`, `i_end`), and either the time left in the step (`sub`: the
+/// step is cut to the upswing's limit, for a current that is the same throughout) or
+/// the exact length to step.
+#[derive(Clone, Copy)]
+pub struct Lanes<'a> {
+    pub v: &'a [f64],
+    pub w: &'a [f64],
+    pub i: &'a [f64],
+    pub i_mid: &'a [f64],
+    pub i_end: &'a [f64],
+    pub x: &'a [f64],
+    pub sub: &'a [bool],
+}
+
+/// The length of a (sub-)step with `remaining` left in the step and the upswing's
+/// `limit` (`Dynamics::upswing_step`), which is not taken below `floor` (so that the
+/// sub-steps always reach the step's end). The scalar slow path and the batches
+/// both cut steps here.
+#[inline(always)]
+pub fn cut(remaining: f64, limit: Option<f64>, floor: f64) -> f64 {
+    // x.min(∞) is x: no limit keeps the time left.
+    remaining.min(limit.map_or(f64::INFINITY, |l| l.max(floor)))
+}
+
+/// Where [`lane_steps`] puts each lane's step length and the state at its end.
+pub struct LaneOut<'a> {
+    pub h: &'a mut [f64],
+    pub v: &'a mut [f64],
+    pub w: &'a mut [f64],
+}
+
+/// One (sub-)step of every lane of a batch, with the arithmetic of the scalar slow
+/// path: where `sub`, the step is x (the time left) cut to the upswing's limit, not
+/// below `floor`; else it is x. Lanes are independent and the loop has no branches,
+/// so it is vectorised (and, like [`plain_steps`], compiled for AVX-512 and AVX2 with
+/// the same bits). The caller pads the batch to a multiple of [`LANE_WIDTH`], so that
+/// no lane falls to a scalar remainder loop.
+#[inline(always)]
+pub fn lane_steps<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+    models: P,
+    floor: f64,
+    lanes: Lanes,
+    out: LaneOut,
+) {
+    // The slices go to the loop as separate arguments, which the compiler knows do
+    // not overlap: no run-time overlap checks before a loop of a few vectors.
+    let Lanes {
+        v,
+        w,
+        i,
+        i_mid,
+        i_end,
+        x,
+        sub,
+    } = lanes;
+    let LaneOut {
+        h: h_out,
+        v: v_out,
+        w: w_out,
+    } = out;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe {
+                lane_steps_avx512::<M, I, P>(
+                    models, floor, v, w, i, i_mid, i_end, x, sub, h_out, v_out, w_out,
+                )
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe {
+                lane_steps_avx2::<M, I, P>(
+                    models, floor, v, w, i, i_mid, i_end, x, sub, h_out, v_out, w_out,
+                )
+            };
+        }
+    }
+    lane_steps_portable::<M, I, P>(
+        models, floor, v, w, i, i_mid, i_end, x, sub, h_out, v_out, w_out,
+    )
+}
+
+/// Lanes a batch is padded to: a whole number of AVX-512 vectors of f64.
+pub const LANE_WIDTH: usize = 8;
+
+/// [`lane_steps_portable`] compiled with a target feature enabled.
+macro_rules! lanes_compiled_for {
+    ($name:ident, $feature:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+            models: P,
+            floor: f64,
+            v: &[f64],
+            w: &[f64],
+            i: &[f64],
+            i_mid: &[f64],
+            i_end: &[f64],
+            x: &[f64],
+            sub: &[bool],
+            h_out: &mut [f64],
+            v_out: &mut [f64],
+            w_out: &mut [f64],
+        ) {
+            lane_steps_portable::<M, I, P>(
+                models, floor, v, w, i, i_mid, i_end, x, sub, h_out, v_out, w_out,
+            )
+        }
+    };
+}
+
+lanes_compiled_for!(lane_steps_avx512, "avx512f");
+lanes_compiled_for!(lane_steps_avx2, "avx2");
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lane_steps_portable<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+    models: P,
+    floor: f64,
+    v: &[f64],
+    w: &[f64],
+    i: &[f64],
+    i_mid: &[f64],
+    i_end: &[f64],
+    x: &[f64],
+    sub: &[bool],
+    h_out: &mut [f64],
+    v_out: &mut [f64],
+    w_out: &mut [f64],
+) {
+    let n = v.len();
+    let (w, i, i_mid, i_end) = (&w[..n], &i[..n], &i_mid[..n], &i_end[..n]);
+    let (x, sub) = (&x[..n], &sub[..n]);
+    let (h_out, v_out, w_out) = (&mut h_out[..n], &mut v_out[..n], &mut w_out[..n]);
+    for k in 0..n {
+        let model = models.at(k);
+        let (v0, w0, c) = (v[k], w[k], i[k]);
+        let cut_here = cut(x[k], model.upswing_step(v0, w0, c), floor);
+        let h = if sub[k] { cut_here } else { x[k] };
+        let currents = Currents {
+            start: c,
+            mid: i_mid[k],
+            end: i_end[k],
+        };
+        let (v1, w1) = I::step(&model, v0, w0, currents, h);
+        h_out[k] = h;
+        v_out[k] = v1;
+        w_out[k] = w1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +496,80 @@ mod tests {
             assert_eq!(a, b);
             assert!(a.1.iter().any(|&s| s) && a.1.iter().any(|&s| !s));
         }
+    }
+
+    /// The same for the batch loop of the slow path, with steps both cut by the
+    /// upswing and given.
+    #[test]
+    fn dispatched_and_portable_lane_loops_agree_bit_for_bit() {
+        let p = model::Params::defaults(ModelKind::by_name("adex").unwrap());
+        let m = Adex::new(&p);
+        let n = 203;
+        let mut x = 99u64;
+        let mut uniform = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let v: Vec<f64> = (0..n).map(|_| -60.0 + 25.0 * uniform()).collect();
+        let w: Vec<f64> = (0..n).map(|_| 300.0 * uniform()).collect();
+        let i: Vec<f64> = (0..n).map(|_| 1500.0 * uniform()).collect();
+        let i_mid: Vec<f64> = (0..n).map(|_| 1500.0 * uniform()).collect();
+        let i_end: Vec<f64> = (0..n).map(|_| 1500.0 * uniform()).collect();
+        let x: Vec<f64> = (0..n).map(|_| 0.1 * uniform()).collect();
+        let sub: Vec<bool> = (0..n).map(|_| uniform() < 0.7).collect();
+        fn run<I: Integrator<Adex>>(portable: bool, m: Adex, lanes: Lanes) -> Vec<u64> {
+            let n = lanes.v.len();
+            let (mut h, mut v1, mut w1) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            if portable {
+                let Lanes {
+                    v,
+                    w,
+                    i,
+                    i_mid,
+                    i_end,
+                    x,
+                    sub,
+                } = lanes;
+                lane_steps_portable::<Adex, I, _>(
+                    Same(m),
+                    1e-7,
+                    v,
+                    w,
+                    i,
+                    i_mid,
+                    i_end,
+                    x,
+                    sub,
+                    &mut h,
+                    &mut v1,
+                    &mut w1,
+                );
+            } else {
+                let out = LaneOut {
+                    h: &mut h,
+                    v: &mut v1,
+                    w: &mut w1,
+                };
+                lane_steps::<Adex, I, _>(Same(m), 1e-7, lanes, out);
+            }
+            [h, v1, w1].concat().iter().map(|x| x.to_bits()).collect()
+        }
+        let lanes = Lanes {
+            v: &v,
+            w: &w,
+            i: &i,
+            i_mid: &i_mid,
+            i_end: &i_end,
+            x: &x,
+            sub: &sub,
+        };
+        let a = run::<Euler>(true, m, lanes);
+        assert_eq!(a, run::<Euler>(false, m, lanes));
+        // Some steps were cut by the upswing (shorter than the time left), some not.
+        let cut = (0..n).filter(|&k| f64::from_bits(a[k]) < x[k]).count();
+        assert!(cut > 0 && cut < n);
+        assert_eq!(run::<Rk4>(true, m, lanes), run::<Rk4>(false, m, lanes));
     }
 }

@@ -4,10 +4,12 @@
 //! already sorted by (neuron, t) and bounds memory by the block size. Small runs that
 //! share what shapes the inner loop ([`PackKey`]) are packed into one population, each
 //! neuron carrying its own run's parameters, input and random streams, so a sweep of
-//! many one-neuron runs is stepped as vectors like one large run.
+//! many one-neuron runs is stepped as vectors like one large run. The few neurons a
+//! step flags (spikes, upswing, refractoriness) are redone in batches too.
 
 pub mod integrate;
 pub mod kernel;
+mod lanes;
 mod population;
 
 use crate::experiment::spec::{Method, RunSpec};

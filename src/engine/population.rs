@@ -2,12 +2,13 @@
 //! and each block stepped through the whole run as a struct of arrays: inputs and
 //! noise draws, the fast path (a plain step with no spike), and the slow path
 //! (refractory hold, crossing located inside the step or between grid points, reset,
-//! rest of the step). Every neuron carries its own run's model, input, seed streams
-//! and failure, so a run gives the same numbers whichever neurons it shares a block
-//! with.
+//! rest of the step), in batches (`lanes`) where it can be. Every neuron carries its
+//! own run's model, input, seed streams and failure, so a run gives the same numbers
+//! whichever neurons it shares a block with.
 
 use super::integrate::{bridge_crossing, Currents, Integrator};
 use super::kernel::{self, Bridge, CrossingTest, Drive, Each, GridOnly, PerNeuron, Same, Shared};
+use super::lanes::{Batch, Failure, LaneCurrent, Neurons, Span};
 use super::{EngineError, Outcome, Sink, SinkError, TraceChunk, MAX_BLOCK, TRACE_ROWS_PER_BLOCK};
 use crate::experiment::spec::{Crossings, InitValue, NeuronValues, RunSpec};
 use crate::model::{Model, Params};
@@ -42,6 +43,24 @@ pub fn run<M: Model, I: Integrator<M>>(
     runs: &[&RunSpec],
     sink: &mut dyn Sink,
 ) -> Result<Outcomes, EngineError> {
+    run_with::<M, I>(runs, sink, SlowPath::Batched)
+}
+
+/// How the neurons a step flags are advanced: in batches where they can be
+/// (`engine::lanes`), or each on its own; the two give the same bits, which the tests
+/// check by running both.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SlowPath {
+    Batched,
+    #[cfg_attr(not(test), allow(dead_code))]
+    Scalar,
+}
+
+fn run_with<M: Model, I: Integrator<M>>(
+    runs: &[&RunSpec],
+    sink: &mut dyn Sink,
+    slow_path: SlowPath,
+) -> Result<Outcomes, EngineError> {
     let blocks = blocks(runs);
     let mut outcomes: Outcomes = runs.iter().map(|_| Ok(Outcome::default())).collect();
     let threads = rayon::current_num_threads();
@@ -50,7 +69,7 @@ pub fn run<M: Model, I: Integrator<M>>(
             if block.iter().all(|p| outcomes[p.run].is_err()) {
                 continue;
             }
-            let done = Block::<M>::new(runs, block).run::<I>(sink)?;
+            let done = Block::<M>::new(runs, block).run::<I>(sink, slow_path)?;
             merge(&mut outcomes, done);
         }
         return Ok(outcomes);
@@ -66,7 +85,7 @@ pub fn run<M: Model, I: Integrator<M>>(
                 if block.iter().all(|p| outcomes[p.run].is_err()) {
                     return Ok((Vec::new(), buffer));
                 }
-                let done = Block::<M>::new(runs, block).run::<I>(&mut buffer)?;
+                let done = Block::<M>::new(runs, block).run::<I>(&mut buffer, slow_path)?;
                 Ok((done, buffer))
             })
             .collect();
@@ -504,6 +523,7 @@ impl<'a, M: Model> Block<'a, M> {
     fn run<I: Integrator<M>>(
         mut self,
         sink: &mut dyn Sink,
+        slow_path: SlowPath,
     ) -> Result<Vec<BlockOutcome>, EngineError> {
         let dt = self.dt;
         let n = self.v.len();
@@ -533,6 +553,16 @@ impl<'a, M: Model> Block<'a, M> {
         if self.bridge_var.iter().all(|&x| x == 0.0) {
             self.bridge_var = Vec::new();
         }
+        // Which neurons the slow path may batch: those not tested between grid points.
+        let batchable: Vec<bool> = (0..n)
+            .map(|j| {
+                slow_path == SlowPath::Batched
+                    && I::BATCHED
+                    && self.bridge_var.get(j).is_none_or(|&x| x == 0.0)
+            })
+            .collect();
+        let mut batch = Batch::new();
+        let mut failed = Vec::new();
         // Steady inputs are evaluated once; only the others at every step.
         let mut moving = Vec::new();
         for s in 0..self.segments.len() {
@@ -561,20 +591,16 @@ impl<'a, M: Model> Block<'a, M> {
             // compiler vectorises; the neurons it flags (refractory, spike, upswing,
             // non-finite) redo their step the slow way.
             if self.plain_steps::<I>(t, h, &noise_now, &mut slow) {
-                // Few neurons are slow in a step: skip eight flags at a time.
-                for (c, flags) in slow.chunks(8).enumerate() {
-                    if flags.len() == 8 && !flags.iter().fold(false, |a, &f| a | f) {
-                        continue;
-                    }
-                    for (i, &is_slow) in flags.iter().enumerate() {
-                        let j = 8 * c + i;
-                        if is_slow && !self.dead[j] {
-                            if let Err(e) = self.advance_slow::<I>(j, t, t_end, noise_now[j]) {
-                                self.fail(j, e);
-                            }
-                        }
-                    }
-                }
+                let flagged = Flagged::new(&slow);
+                self.slow_path::<I>(
+                    flagged,
+                    &batchable,
+                    t,
+                    t_end,
+                    &noise_now,
+                    &mut batch,
+                    &mut failed,
+                );
             }
             if n == 1 {
                 self.flush_single(sink)?;
@@ -751,6 +777,86 @@ impl<'a, M: Model> Block<'a, M> {
         }
     }
 
+    /// Redo the step [t, t_end] of the flagged neurons: the batchable ones together
+    /// (`engine::lanes`), the others one by one (`advance_slow`). Failures are taken in
+    /// neuron order once all are done, so each run keeps the error of its first
+    /// failing neuron, as when neurons were advanced in order.
+    #[allow(clippy::too_many_arguments)]
+    fn slow_path<I: Integrator<M>>(
+        &mut self,
+        flagged: Flagged,
+        batchable: &[bool],
+        t: f64,
+        t_end: f64,
+        noise: &[f64],
+        batch: &mut Batch<M>,
+        failed: &mut Vec<(usize, EngineError)>,
+    ) {
+        for j in flagged {
+            if self.dead[j] {
+                continue;
+            }
+            if batchable[j] {
+                // A steady input is the step's deterministic current (see fill_det).
+                let current = if self.segments[self.segment_of[j]].steady {
+                    let det = self.det_start.get(j).copied().unwrap_or(self.det.start);
+                    LaneCurrent::Steady(det + noise[j])
+                } else {
+                    LaneCurrent::Moving { own: noise[j] }
+                };
+                batch.push(j, self.models[j], self.v[j], self.w[j], current);
+            } else if let Err(e) = self.advance_slow::<I>(j, t, t_end, noise[j]) {
+                failed.push((j, e));
+            }
+        }
+        if !batch.is_empty() {
+            let mut lanes_failed = Vec::new();
+            let (segments, segment_of) = (&self.segments, &self.segment_of);
+            let input = |j: usize, t: f64, left: bool| {
+                let input = &segments[segment_of[j]].input;
+                if left {
+                    input.before(t)
+                } else {
+                    input.at(t)
+                }
+            };
+            let mut neurons = Neurons {
+                models: &self.models,
+                same: self.same,
+                input: &input,
+                v: &mut self.v,
+                w: &mut self.w,
+                refractory_until: &mut self.refractory_until,
+                spikes: &mut self.spikes,
+            };
+            let span = Span {
+                t0: t,
+                t_end,
+                dt: self.dt,
+                spike_limit: SPIKES_PER_STEP_LIMIT,
+            };
+            batch.run::<I>(&mut neurons, span, &mut lanes_failed);
+            for (j, why) in lanes_failed {
+                let neuron = self.neuron(j);
+                let e = match why {
+                    Failure::NonFinite { t, v, w } => EngineError::NonFinite { neuron, t, v, w },
+                    Failure::Runaway { t } => EngineError::Runaway {
+                        neuron,
+                        t,
+                        limit: SPIKES_PER_STEP_LIMIT,
+                    },
+                };
+                failed.push((j, e));
+            }
+        }
+        if !failed.is_empty() {
+            failed.sort_by_key(|&(j, _)| j);
+            for (j, e) in failed.drain(..) {
+                self.fail(j, e);
+            }
+        }
+    }
+
     /// Refractory hold, spikes located inside the step, and the rest of the step from
     /// the reset state, until t_end.
     fn advance_slow<I: Integrator<M>>(
@@ -795,10 +901,7 @@ impl<'a, M: Model> Block<'a, M> {
             }
             // In the upswing, sub-steps that resolve the exponential run-away (not
             // below a millionth of dt, so the loop always ends).
-            let h = match m.upswing_step(v, w, current(t)) {
-                Some(limit) => remaining.min(limit.max(1e-6 * dt)),
-                None => remaining,
-            };
+            let h = kernel::cut(remaining, m.upswing_step(v, w, current(t)), 1e-6 * dt);
             let at = |s: f64| Currents {
                 start: current(t),
                 mid: mid(t, s),
@@ -939,5 +1042,216 @@ fn step_noise(x: &mut f64, decay: f64, scale: f64, ou: bool, rng: &mut ChaCha8Rn
         now
     } else {
         scale * xi
+    }
+}
+
+/// The indices of the flagged neurons, in order. Few neurons are slow in a step, so
+/// the flags are read 64 at a time (eight words of eight) and only the words of a
+/// group with a flag are looked into.
+struct Flagged<'a> {
+    flags: &'a [bool],
+    /// Where the next group starts.
+    next: usize,
+    /// The current group as eight words, one byte per flag (byte i of `words[w]` is
+    /// the flag at `base + 8w + i`, cleared once handed out), and the word being read.
+    words: [u64; 8],
+    word: usize,
+    base: usize,
+}
+
+impl<'a> Flagged<'a> {
+    fn new(flags: &'a [bool]) -> Self {
+        Flagged {
+            flags,
+            next: 0,
+            words: [0; 8],
+            word: 8,
+            base: 0,
+        }
+    }
+
+    /// Load the next group of up to 64 flags that holds one; false when none is left.
+    fn load(&mut self) -> bool {
+        while self.next < self.flags.len() {
+            let group = &self.flags[self.next..self.flags.len().min(self.next + 64)];
+            self.base = self.next;
+            self.next += group.len();
+            // An OR over the group's bytes, which the compiler vectorises.
+            if !group.iter().fold(false, |any, &f| any | f) {
+                continue;
+            }
+            self.words = [0; 8];
+            for (w, chunk) in self.words.iter_mut().zip(group.chunks(8)) {
+                *w = match <&[bool; 8]>::try_from(chunk) {
+                    Ok(eight) => word(eight),
+                    Err(_) => chunk
+                        .iter()
+                        .enumerate()
+                        .fold(0, |word, (i, &f)| word | u64::from(f) << (8 * i)),
+                };
+            }
+            self.word = 0;
+            return true;
+        }
+        false
+    }
+}
+
+/// Eight flags as the bytes of a word (one 8-byte load once compiled).
+#[inline(always)]
+fn word(eight: &[bool; 8]) -> u64 {
+    u64::from_le_bytes(eight.map(u8::from))
+}
+
+impl Iterator for Flagged<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            while self.word < 8 {
+                let bits = &mut self.words[self.word];
+                if *bits != 0 {
+                    let i = (bits.trailing_zeros() / 8) as usize;
+                    *bits &= *bits - 1;
+                    return Some(self.base + 8 * self.word + i);
+                }
+                self.word += 1;
+            }
+            if !self.load() {
+                return None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{pack_key, MemorySink};
+    use crate::experiment::{parse, plan::plan};
+    use crate::model::{self, Visit};
+    use std::collections::BTreeMap;
+
+    /// Everything a run hands over, as bits: spikes, trace samples, outcomes.
+    type Bits = (Vec<(u32, u32, u64)>, Vec<Vec<u64>>, Vec<String>);
+
+    /// The runs through the engine with the given slow path.
+    struct Through<'a> {
+        runs: &'a [&'a RunSpec],
+        slow_path: SlowPath,
+    }
+
+    impl Visit for Through<'_> {
+        type Output = Bits;
+        fn visit<M: Model>(self) -> Bits {
+            use crate::engine::integrate::{Euler, Rk4};
+            use crate::experiment::spec::Method;
+            let mut sink = MemorySink::default();
+            let outcomes = match self.runs[0].method {
+                Method::Euler => run_with::<M, Euler>(self.runs, &mut sink, self.slow_path),
+                Method::Rk4 => run_with::<M, Rk4>(self.runs, &mut sink, self.slow_path),
+                Method::Exact => unreachable!("not in these experiments"),
+            }
+            .unwrap();
+            let spikes = sink
+                .spikes
+                .iter()
+                .map(|&(r, n, t)| (r, n, t.to_bits()))
+                .collect();
+            let traces = sink
+                .traces
+                .iter()
+                .map(|(_, _, c)| {
+                    [&c.v, &c.w]
+                        .into_iter()
+                        .flatten()
+                        .map(|x| x.to_bits())
+                        .collect()
+                })
+                .collect();
+            let outcomes = outcomes.iter().map(|o| format!("{o:?}")).collect();
+            (spikes, traces, outcomes)
+        }
+    }
+
+    fn through(runs: &[&RunSpec], slow_path: SlowPath) -> Bits {
+        model::visit(runs[0].model(), Through { runs, slow_path })
+    }
+
+    #[test]
+    fn flagged_finds_every_flag_in_order() {
+        let mut x = 7u64;
+        for n in [0, 1, 7, 8, 9, 63, 64, 65, 200, 1250] {
+            for density in [0, 1, 20, 64] {
+                let flags: Vec<bool> = (0..n)
+                    .map(|_| {
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        (x >> 58) < density
+                    })
+                    .collect();
+                let want: Vec<usize> = (0..n).filter(|&j| flags[j]).collect();
+                assert_eq!(
+                    Flagged::new(&flags).collect::<Vec<_>>(),
+                    want,
+                    "{n} {density}"
+                );
+            }
+        }
+    }
+
+    /// The batched slow path must give the scalar path's bits for every model with
+    /// an upswing (and the LIF), both methods, steady and moving inputs, noise,
+    /// refractoriness, per-neuron parameters (one model per neuron in the batch),
+    /// packed runs, and runs that fail (a current no model can follow).
+    #[test]
+    fn batched_and_scalar_slow_paths_give_the_same_bits() {
+        for (method, neurons) in [("euler", 40), ("rk4", 40), ("euler", 1), ("rk4", 3)] {
+            let recorded = neurons.min(4);
+            let text = format!(
+                "name: slow\nseed: 3\nduration: 60 ms\ndt: 0.1 ms\nmethod: {method}\n\
+                 neurons: {neurons}\ninitial: {{V: {{normal: [-60 mV, 8 mV]}}, w: 0 pA}}\n\
+                 record: {{variables: [V, w], neurons: {{first: {recorded}}}, every: 1}}\n\
+                 variants:\n\
+                 - {{label: a, model: {{type: adex}}, input: {{type: spread, from: 400 pA, to: 1200 pA}}}}\n\
+                 - {{label: b, model: {{type: adex, t_ref: 0.25 ms}}, input: {{type: noise, mean: 800 pA, sigma: 300 pA*sqrt(ms)}}}}\n\
+                 - {{label: c, model: {{type: eif}}, input: {{type: sine, offset: 900 pA, amplitude: 300 pA, frequency: 40 Hz}}}}\n\
+                 - {{label: d, model: {{type: eif, t_ref: 0.15 ms}}, input: {{type: constant, amplitude: 1500 pA}}}}\n\
+                 - {{label: e, model: {{type: izhikevich}}, input: {{type: constant, amplitude: 300 pA}}}}\n\
+                 - {{label: f, model: {{type: lif, t_ref: 1 ms}}, input: {{type: noise, mean: 700 pA, sigma: 400 pA*sqrt(ms)}}}}\n\
+                 - {{label: g, model: {{type: adex}}, input: {{type: constant, amplitude: 1e9 pA}}}}\n\
+                 - {{label: h, model: {{type: lif}}, input: {{type: constant, amplitude: 2e5 pA}}}}\n\
+                 - {{label: i, model: {{type: izhikevich}}, input: {{type: constant, amplitude: 5e4 pA}}}}\n\
+                 - {{label: j, model: {{type: adex}}, input: {{type: constant, amplitude: 600 pA}}, per_neuron: {{model.a: {{linspace: [-2 nS, 8 nS]}}, input.amplitude: {{linspace: [500 pA, 1500 pA]}}}}}}\n\
+                 - {{label: k, model: {{type: adex}}, input: [{{type: step, amplitude: 900 pA, start: 20 ms, stop: 45 ms}}, {{type: spread, from: 200 pA, to: 600 pA}}]}}\n"
+            );
+            let plan = plan(&parse(&text).unwrap()).unwrap();
+            let specs = plan.runs();
+            let mut packs: BTreeMap<_, Vec<&RunSpec>> = BTreeMap::new();
+            for spec in &specs {
+                let alone = [spec.as_ref()];
+                let batched = through(&alone, SlowPath::Batched);
+                let scalar = through(&alone, SlowPath::Scalar);
+                // Not assert_eq!: a run's bits are too many to print.
+                assert!(
+                    batched == scalar,
+                    "{method} {neurons} {} differs",
+                    spec.label
+                );
+                // Every run of many neurons spikes (or fails), so the slow path is taken.
+                let spiked = !batched.0.is_empty() || batched.2[0].contains("Err");
+                assert!(spiked || neurons == 1, "{method} {}", spec.label);
+                if let Some(key) = pack_key(spec) {
+                    packs.entry(key).or_default().push(spec.as_ref());
+                }
+            }
+            let mut failures = 0;
+            for runs in packs.values() {
+                let batched = through(runs, SlowPath::Batched);
+                let scalar = through(runs, SlowPath::Scalar);
+                assert!(batched == scalar, "{method} {neurons}: a pack differs");
+                failures += batched.2.iter().filter(|o| o.contains("Err")).count();
+            }
+            assert!(failures > 0, "the failing run is in a pack");
+        }
     }
 }
