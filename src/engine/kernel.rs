@@ -301,9 +301,12 @@ pub struct LaneOut<'a> {
 /// One (sub-)step of every lane of a batch, with the arithmetic of the scalar slow
 /// path: where `sub`, the step is x (the time left) cut to the upswing's limit, not
 /// below `floor`; else it is x. Lanes are independent and the loop has no branches,
-/// so it is vectorised (and, like [`plain_steps`], compiled for AVX-512 and AVX2 with
-/// the same bits). The caller pads the batch to a multiple of [`LANE_WIDTH`], so that
-/// no lane falls to a scalar remainder loop.
+/// so it is vectorised (compiled for AVX2 as well, chosen at run time, with the same
+/// bits). The caller pads the batch to a multiple of [`LANE_WIDTH`], so that no lane
+/// falls to a scalar remainder loop. Unlike the hot loop it has no AVX-512 version:
+/// with one on both cores, W1 rk4 took 0.79 s against 0.69 s with AVX2 (medians of 5,
+/// BENCHMARKS.md "Two-core peer"), though it is as fast on one core; the cause is
+/// not established.
 #[inline(always)]
 pub fn lane_steps<M: Dynamics, I: Integrator<M>, P: Models<M>>(
     models: P,
@@ -329,14 +332,6 @@ pub fn lane_steps<M: Dynamics, I: Integrator<M>, P: Models<M>>(
     } = out;
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe {
-                lane_steps_avx512::<M, I, P>(
-                    models, floor, v, w, i, i_mid, i_end, x, sub, h_out, v_out, w_out,
-                )
-            };
-        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
             return unsafe {
@@ -351,38 +346,31 @@ pub fn lane_steps<M: Dynamics, I: Integrator<M>, P: Models<M>>(
     )
 }
 
-/// Lanes a batch is padded to: a whole number of AVX-512 vectors of f64.
+/// Lanes a batch is padded to: two AVX2 vectors of f64.
 pub const LANE_WIDTH: usize = 8;
 
-/// [`lane_steps_portable`] compiled with a target feature enabled.
-macro_rules! lanes_compiled_for {
-    ($name:ident, $feature:literal) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $feature)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn $name<M: Dynamics, I: Integrator<M>, P: Models<M>>(
-            models: P,
-            floor: f64,
-            v: &[f64],
-            w: &[f64],
-            i: &[f64],
-            i_mid: &[f64],
-            i_end: &[f64],
-            x: &[f64],
-            sub: &[bool],
-            h_out: &mut [f64],
-            v_out: &mut [f64],
-            w_out: &mut [f64],
-        ) {
-            lane_steps_portable::<M, I, P>(
-                models, floor, v, w, i, i_mid, i_end, x, sub, h_out, v_out, w_out,
-            )
-        }
-    };
+/// [`lane_steps_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn lane_steps_avx2<M: Dynamics, I: Integrator<M>, P: Models<M>>(
+    models: P,
+    floor: f64,
+    v: &[f64],
+    w: &[f64],
+    i: &[f64],
+    i_mid: &[f64],
+    i_end: &[f64],
+    x: &[f64],
+    sub: &[bool],
+    h_out: &mut [f64],
+    v_out: &mut [f64],
+    w_out: &mut [f64],
+) {
+    lane_steps_portable::<M, I, P>(
+        models, floor, v, w, i, i_mid, i_end, x, sub, h_out, v_out, w_out,
+    )
 }
-
-lanes_compiled_for!(lane_steps_avx512, "avx512f");
-lanes_compiled_for!(lane_steps_avx2, "avx2");
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]

@@ -55,6 +55,11 @@ pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Sink {
     fn spikes(&mut self, run_id: u32, neuron: u32, times: &[f64]) -> Result<(), SinkError>;
     fn trace(&mut self, run_id: u32, neuron: u32, chunk: &TraceChunk) -> Result<(), SinkError>;
+    /// `trace` for a chunk the caller is done with: a sink that keeps chunks (the
+    /// engine's per-block buffer) takes it as it is, without a copy.
+    fn take_trace(&mut self, run_id: u32, neuron: u32, chunk: TraceChunk) -> Result<(), SinkError> {
+        self.trace(run_id, neuron, &chunk)
+    }
 }
 
 /// Why a run stopped early.

@@ -225,6 +225,10 @@ impl Sink for Buffer {
             .push((run_id, neuron, Output::Trace(chunk.clone())));
         Ok(())
     }
+    fn take_trace(&mut self, run_id: u32, neuron: u32, chunk: TraceChunk) -> Result<(), SinkError> {
+        self.calls.push((run_id, neuron, Output::Trace(chunk)));
+        Ok(())
+    }
 }
 
 impl Buffer {
@@ -235,7 +239,7 @@ impl Buffer {
             }
             match call {
                 Output::Spikes(t) => sink.spikes(run_id, neuron, &t),
-                Output::Trace(c) => sink.trace(run_id, neuron, &c),
+                Output::Trace(c) => sink.take_trace(run_id, neuron, c),
             }
             .map_err(EngineError::Sink)?;
         }
@@ -613,10 +617,10 @@ impl<'a, M: Model> Block<'a, M> {
     /// dropped.
     fn emit(self, sink: &mut dyn Sink) -> Result<Vec<BlockOutcome>, EngineError> {
         let mut out = Vec::with_capacity(self.runs.len());
-        let mut traces = self.traces.iter().peekable();
+        let mut traces = self.traces.into_iter().peekable();
         for run in self.runs {
             let id = run.spec.run_id;
-            let mine: Vec<&(usize, TraceChunk)> =
+            let mine: Vec<(usize, TraceChunk)> =
                 std::iter::from_fn(|| traces.next_if(|(j, _)| run.range.contains(j))).collect();
             if let Some(e) = run.failed {
                 out.push((run.index, Err(e)));
@@ -634,7 +638,8 @@ impl<'a, M: Model> Block<'a, M> {
             for (j, chunk) in mine {
                 if !chunk.is_empty() {
                     let neuron = run.first + (j - run.range.start) as u32;
-                    sink.trace(id, neuron, chunk).map_err(EngineError::Sink)?;
+                    sink.take_trace(id, neuron, chunk)
+                        .map_err(EngineError::Sink)?;
                 }
             }
             out.push((run.index, Ok(count)));
