@@ -415,20 +415,29 @@ mod tests {
     use crate::engine::integrate::{Euler, Rk4};
     use crate::model::{self, adex::Adex, Model, ModelKind};
 
-    /// The vectorised versions (AVX-512, AVX2, chosen at run time) must give the same
-    /// bits as the portable loop, or results would depend on the CPU.
-    #[test]
-    fn dispatched_and_portable_loops_agree_bit_for_bit() {
-        let p = model::Params::defaults(ModelKind::by_name("adex").unwrap());
-        let m = Adex::new(&p);
-        let n = 1001;
-        let mut x = 12345u64;
-        let mut uniform = || {
+    fn adex() -> Adex {
+        Adex::new(&model::Params::defaults(
+            ModelKind::by_name("adex").unwrap(),
+        ))
+    }
+
+    /// Reproducible test inputs: a linear congruential stream of numbers in [0, 1).
+    fn uniforms(mut x: u64) -> impl FnMut() -> f64 {
+        move || {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        }
+    }
+
+    /// The vectorised versions (AVX-512, AVX2, chosen at run time) must give the same
+    /// bits as the portable loop, or results would depend on the CPU.
+    #[test]
+    fn dispatched_and_portable_loops_agree_bit_for_bit() {
+        let m = adex();
+        let n = 1001;
+        let mut uniform = uniforms(12345);
         let v: Vec<f64> = (0..n).map(|_| -80.0 + 45.0 * uniform()).collect();
         let w: Vec<f64> = (0..n).map(|_| 300.0 * uniform()).collect();
         let noise: Vec<f64> = (0..n).map(|_| 2000.0 * uniform() - 500.0).collect();
@@ -490,16 +499,9 @@ mod tests {
     /// upswing and given.
     #[test]
     fn dispatched_and_portable_lane_loops_agree_bit_for_bit() {
-        let p = model::Params::defaults(ModelKind::by_name("adex").unwrap());
-        let m = Adex::new(&p);
+        let m = adex();
         let n = 203;
-        let mut x = 99u64;
-        let mut uniform = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = uniforms(99);
         let v: Vec<f64> = (0..n).map(|_| -60.0 + 25.0 * uniform()).collect();
         let w: Vec<f64> = (0..n).map(|_| 300.0 * uniform()).collect();
         let i: Vec<f64> = (0..n).map(|_| 1500.0 * uniform()).collect();
