@@ -292,20 +292,6 @@ const EVERY_TABLE: &str = "name: every_table\nduration: 50 ms\ndt: 0.1 ms\nneuro
     record: {variables: [V], neurons: {first: 1}}\n\
     grid:\n  input.offset: [300 pA, 500 pA]\n";
 
-/// Every Parquet file under `dir`, recursively.
-fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(parquet_files(&p));
-        } else if p.extension().is_some_and(|x| x == "parquet") {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[test]
 fn tables_carry_hz_a_text_seed_the_experiment_and_its_metadata() {
     let tmp = tempfile::tempdir().unwrap();
@@ -343,22 +329,23 @@ fn tables_carry_hz_a_text_seed_the_experiment_and_its_metadata() {
     // Every Parquet file says which experiment, config, neurodyn and format.
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ds.join("_neurodyn.json")).unwrap()).unwrap();
-    let files = parquet_files(&ds);
-    for table in [
+    let tables = [
         "runs.parquet",
         "neurons.parquet",
         "summary.parquet",
         "fi_curve.parquet",
         "spikes",
         "traces",
-    ] {
+    ];
+    for path in tables.iter().flat_map(|table| {
+        let paths = files(&ds.join(table));
         assert!(
-            files.iter().any(|p| p.starts_with(ds.join(table))),
+            !paths.is_empty() && paths.iter().all(|p| p.is_file()),
             "{table}"
         );
-    }
-    for path in &files {
-        let file = std::fs::File::open(path).unwrap();
+        paths
+    }) {
+        let file = std::fs::File::open(&path).unwrap();
         let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
         let kv: std::collections::HashMap<String, String> =
             parquet::file::reader::FileReader::metadata(&reader)

@@ -66,14 +66,13 @@ pub fn execute(args: Args) -> Result<u8, Failure> {
         None => {}
     }
     let root = &args.results;
-    let dataset = Dataset::read(root).map_err(|e| {
-        if matches!(e, StoreError::OtherFormat { .. }) {
-            return Failure::from(e);
-        }
-        Failure::with_hints(
+    // A dataset of another format is one, just not readable here: its own hint.
+    let dataset = Dataset::read(root).map_err(|e| match e {
+        StoreError::OtherFormat { .. } => Failure::from(e),
+        e => Failure::with_hints(
             format!("{}: not a neurodyn dataset ({e})", root.display()),
             vec!["give the folder `neurodyn run` wrote, e.g. results/<name>".into()],
-        )
+        ),
     })?;
     let plan = recorded_plan(&root.join(layout::EXPERIMENT))?;
     let (rows, damage) = runner::status(&dataset, &plan, args.shards)?;

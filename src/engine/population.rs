@@ -557,14 +557,7 @@ impl<'a, M: Model> Block<'a, M> {
         if self.bridge_var.iter().all(|&x| x == 0.0) {
             self.bridge_var = Vec::new();
         }
-        // Which neurons the slow path may batch: those not tested between grid points.
-        let batchable: Vec<bool> = (0..n)
-            .map(|j| {
-                slow_path == SlowPath::Batched
-                    && I::BATCHED
-                    && self.bridge_var.get(j).is_none_or(|&x| x == 0.0)
-            })
-            .collect();
+        let batched = slow_path == SlowPath::Batched && I::BATCHED;
         let mut batch = Batch::new();
         let mut failed = Vec::new();
         // Steady inputs are evaluated once; only the others at every step.
@@ -595,10 +588,9 @@ impl<'a, M: Model> Block<'a, M> {
             // compiler vectorises; the neurons it flags (refractory, spike, upswing,
             // non-finite) redo their step the slow way.
             if self.plain_steps::<I>(t, h, &noise_now, &mut slow) {
-                let flagged = Flagged::new(&slow);
                 self.slow_path::<I>(
-                    flagged,
-                    &batchable,
+                    Flagged::new(&slow),
+                    batched,
                     t,
                     t_end,
                     &noise_now,
@@ -782,15 +774,16 @@ impl<'a, M: Model> Block<'a, M> {
         }
     }
 
-    /// Redo the step [t, t_end] of the flagged neurons: the batchable ones together
-    /// (`engine::lanes`), the others one by one (`advance_slow`). Failures are taken in
+    /// Redo the step [t, t_end] of the flagged neurons: with `batched`, those not
+    /// tested for crossings between grid points together (`engine::lanes`), the
+    /// others one by one (`advance_slow`). Failures are taken in
     /// neuron order once all are done, so each run keeps the error of its first
     /// failing neuron, as when neurons were advanced in order.
     #[allow(clippy::too_many_arguments)]
     fn slow_path<I: Integrator<M>>(
         &mut self,
         flagged: Flagged,
-        batchable: &[bool],
+        batched: bool,
         t: f64,
         t_end: f64,
         noise: &[f64],
@@ -801,7 +794,7 @@ impl<'a, M: Model> Block<'a, M> {
             if self.dead[j] {
                 continue;
             }
-            if batchable[j] {
+            if batched && self.bridge_var.get(j).is_none_or(|&x| x == 0.0) {
                 // A steady input is the step's deterministic current (see fill_det).
                 let current = if self.segments[self.segment_of[j]].steady {
                     let det = self.det_start.get(j).copied().unwrap_or(self.det.start);

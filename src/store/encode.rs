@@ -18,6 +18,7 @@ use parquet::arrow::arrow_writer::{
 use parquet::arrow::ArrowWriter;
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
+use std::collections::VecDeque;
 use std::fs::File;
 
 /// Whole row groups encoded together at most: enough for both cores (and the columns
@@ -34,7 +35,7 @@ pub(super) struct Encoder {
     file: SerializedFileWriter<File>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
-    held: Vec<RecordBatch>,
+    held: VecDeque<RecordBatch>,
     held_rows: usize,
 }
 
@@ -47,7 +48,7 @@ impl Encoder {
             file,
             factory,
             schema,
-            held: Vec::new(),
+            held: VecDeque::new(),
             held_rows: 0,
         })
     }
@@ -58,7 +59,7 @@ impl Encoder {
             return Ok(());
         }
         self.held_rows += batch.num_rows();
-        self.held.push(batch);
+        self.held.push_back(batch);
         let at_once = rayon::current_num_threads().clamp(1, MAX_GROUPS_AT_ONCE);
         if self.held_rows >= at_once * ROW_GROUP_ROWS {
             let groups = self.whole_groups();
@@ -71,7 +72,7 @@ impl Encoder {
     pub(super) fn end_row_group(&mut self) -> Result<(), StoreError> {
         let mut groups = self.whole_groups();
         if self.held_rows > 0 {
-            groups.push(std::mem::take(&mut self.held));
+            groups.push(std::mem::take(&mut self.held).into());
             self.held_rows = 0;
         }
         self.encode(groups)
@@ -90,17 +91,18 @@ impl Encoder {
         while self.held_rows >= ROW_GROUP_ROWS {
             let mut group = Vec::new();
             let mut need = ROW_GROUP_ROWS;
-            while need > 0 {
-                let batch = self.held.remove(0);
+            while let Some(batch) = self.held.pop_front() {
                 let n = batch.num_rows();
-                if n <= need {
+                if n < need {
                     need -= n;
                     group.push(batch);
-                } else {
-                    group.push(batch.slice(0, need));
-                    self.held.insert(0, batch.slice(need, n - need));
-                    need = 0;
+                    continue;
                 }
+                if n > need {
+                    self.held.push_front(batch.slice(need, n - need));
+                }
+                group.push(batch.slice(0, need));
+                break;
             }
             self.held_rows -= ROW_GROUP_ROWS;
             groups.push(group);

@@ -398,10 +398,12 @@ pub fn traces_schema(values: TraceColumns) -> SchemaRef {
         TRACES
             .columns
             .iter()
-            .filter(|c| recorded(c) != Some(false))
-            .map(|c| match recorded(c) {
-                Some(true) if values.f32 => field(c.name, DataType::Float32, c.nullable, c.unit),
-                _ => c.field(),
+            .filter_map(|c| match recorded(c) {
+                Some(false) => None,
+                Some(true) if values.f32 => {
+                    Some(field(c.name, DataType::Float32, c.nullable, c.unit))
+                }
+                _ => Some(c.field()),
             })
             .collect(),
     )
